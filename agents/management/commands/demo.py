@@ -1,0 +1,78 @@
+import json as jsonlib
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from agents import services as agent_services
+from agents.auth import organization_api_key_create
+from agents.models import Agent, Organization
+from calls import services as call_services
+from calls.models import LinkedNumber, SfvopiApp
+
+
+class Command(BaseCommand):
+    help = "Create (or reuse) a demo organization with an app, a linked number, an agent and a fresh API key."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--org", default="Demo", help="Organization name (default: Demo)")
+        parser.add_argument("--json", action="store_true", help="Print one JSON line")
+
+    @transaction.atomic
+    def handle(self, *, org, json: bool, **options):
+        organization, _ = Organization.objects.get_or_create(name=org)
+        # Each organization gets numbers of its own, derived from its id.
+        from_number = f"+918000{organization.pk:06d}"
+        agent_number = f"+919800{organization.pk:06d}"
+
+        app = SfvopiApp.objects.filter(organization=organization).first() or call_services.app_create(
+            organization=organization,
+            name=f"{org} app",
+            answer_url="http://127.0.0.1:9000/answer",
+            hangup_url="http://127.0.0.1:9000/hangup",
+        )
+        linked, _ = LinkedNumber.objects.get_or_create(number=from_number, defaults={"organization": organization})
+        if linked.app_id is None:
+            call_services.number_link(app=app, number=from_number)
+
+        agent_password = secrets.token_urlsafe(12)
+        supervisor_password = secrets.token_urlsafe(12)
+        agent = Agent.objects.filter(organization=organization, number=agent_number).first()
+        if agent is None:
+            agent = agent_services.agent_create(
+                organization=organization,
+                username=f"agent{organization.pk}",
+                password=agent_password,
+                number=agent_number,
+            )
+        else:
+            agent.user.set_password(agent_password)
+            agent.user.save()
+        User = get_user_model()
+        supervisor = User.objects.filter(username=f"supervisor{organization.pk}").first()
+        if supervisor is None:
+            supervisor = agent_services.supervisor_create(
+                organization=organization, username=f"supervisor{organization.pk}", password=supervisor_password
+            )
+        else:
+            supervisor.set_password(supervisor_password)
+            supervisor.save()
+
+        _, api_key = organization_api_key_create(organization=organization, name="demo")
+        result = {
+            "organization": organization.name,
+            "api_key": api_key,
+            "from_number": from_number,
+            "agent_number": agent_number,
+            "agent_username": agent.user.get_username(),
+            "agent_password": agent_password,
+            "supervisor_username": supervisor.get_username(),
+            "supervisor_password": supervisor_password,
+            "app_id": app.app_id,
+        }
+        if json:
+            self.stdout.write(jsonlib.dumps(result))
+        else:
+            for name, value in result.items():
+                self.stdout.write(f"{name:>20}: {value}")

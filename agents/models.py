@@ -1,0 +1,68 @@
+from django.conf import settings
+from django.db import models
+from rest_framework_api_key.models import AbstractAPIKey
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.name
+
+
+class OrganizationAPIKey(AbstractAPIKey):
+    """An organization's API key: only its hash is stored; the key is shown once."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+
+
+class Membership(models.Model):
+    """Ties a login to the organization whose data it may see (agents and supervisors)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+
+    def __str__(self):
+        return f"{self.user} @ {self.organization}"
+
+
+class Agent(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="agents")
+    number = models.CharField(max_length=16, help_text="E.164, the agent's own phone")
+    click_to_call_enabled = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="agent_number_unique_in_org"),
+        ]
+
+    def __str__(self):
+        return f"{self.user.get_username()} ({self.number})"
+
+
+class ClickToCallNotification(models.Model):
+    """One START or END request of the click-to-call API; its id is the notificationID."""
+
+    class Action(models.TextChoices):
+        START = "START"
+        END = "END"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="notifications")
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="notifications")
+    action = models.CharField(max_length=5, choices=Action.choices)
+    customer_number = models.CharField(max_length=16)
+    call = models.ForeignKey("calls.Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sent_success = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.action} {self.customer_number} for {self.agent}"

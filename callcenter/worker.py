@@ -1,0 +1,67 @@
+"""Background work: task-queue workers and the periodic sweeper, in threads of one process.
+
+`manage.py serve` starts them beside the ASGI server (the embedded default);
+`manage.py worker` runs them alone, for deployments with separate worker processes.
+"""
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils.crypto import get_random_string
+from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
+from django_tasks_db.management.commands.db_worker import Worker
+
+from calls import tasks
+
+logger = logging.getLogger(__name__)
+
+
+class _QuietWorker(Worker):
+    """The database worker, run in a thread: signal handling stays with the main thread."""
+
+    def configure_signals(self):
+        pass
+
+
+def _sweep_forever(stop):
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            tasks.sweep()
+        except Exception:  # the sweeper must outlive a bad moment (database restart, ...)
+            logger.exception("sweep failed")
+        finally:
+            close_old_connections()
+        stop.wait(settings.SWEEP_INTERVAL)
+
+
+def _work_forever(worker):
+    while worker.running:
+        try:
+            worker.run()
+        except Exception:
+            logger.exception("task worker crashed; restarting")
+            close_old_connections()
+            time.sleep(1)
+
+
+def start(*, threads=None):
+    """Start worker and sweeper threads (daemons) and return an Event that stops the sweeper."""
+    stop = threading.Event()
+    for index in range(threads or settings.TASK_WORKER_THREADS):
+        worker = _QuietWorker(
+            queue_names=["*"],
+            interval=settings.TASK_WORKER_INTERVAL,
+            batch=False,
+            backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=get_random_string(32),
+            excluded_queue_names=[],
+        )
+        threading.Thread(target=_work_forever, args=(worker,), name=f"task-worker-{index}", daemon=True).start()
+    threading.Thread(target=_sweep_forever, args=(stop,), name="sweeper", daemon=True).start()
+    return stop

@@ -1,0 +1,148 @@
+"""Request and response shapes of the SFVoPI-compatible API (seed 000, PROVIDERS.md section 1)."""
+
+from rest_framework import serializers
+
+from calls import urlguard
+from calls.delivery import iso
+from calls.models import HttpMethod, SfvopiApp
+from calls.phone import InvalidPhoneNumber, to_e164
+
+
+class PhoneNumberField(serializers.CharField):
+    def to_internal_value(self, data):
+        try:
+            return to_e164(super().to_internal_value(data))
+        except InvalidPhoneNumber as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class WebhookUrlField(serializers.URLField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 2000)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        url = super().to_internal_value(data)
+        if not url.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("Enter an http or https URL.")
+        try:
+            urlguard.check_webhook_url(url)
+        except urlguard.UnsafeURL as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+        return url
+
+
+class MethodField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=HttpMethod.values, default=HttpMethod.POST, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = data.upper()
+        return super().to_internal_value(data)
+
+
+class AppWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(min_length=1, max_length=100)
+    answer_url = WebhookUrlField()
+    answer_method = MethodField()
+    hangup_url = WebhookUrlField(required=False, allow_null=True, default=None)
+    hangup_method = MethodField()
+    fallback_answer_url = WebhookUrlField(required=False, allow_null=True, default=None)
+    fallback_answer_method = MethodField()
+    status = serializers.ChoiceField(choices=SfvopiApp.Status.values, default=SfvopiApp.Status.ACTIVE)
+    retry_webhooks = serializers.BooleanField(default=False, help_text="Ours: retry ring and hangup webhooks.")
+
+
+class AppSerializer(serializers.Serializer):
+    app_id = serializers.CharField()
+    org_id = serializers.IntegerField(source="organization_id")
+    name = serializers.CharField()
+    answer_url = serializers.CharField()
+    answer_method = serializers.CharField()
+    hangup_url = serializers.CharField(allow_null=True)
+    hangup_method = serializers.CharField()
+    fallback_answer_url = serializers.CharField(allow_null=True)
+    fallback_answer_method = serializers.CharField()
+    status = serializers.CharField()
+    retry_webhooks = serializers.BooleanField()
+    created_by = serializers.IntegerField(source="created_by_id", allow_null=True)
+    created_at = serializers.SerializerMethodField()
+    updated_at = serializers.SerializerMethodField()
+
+    def get_created_at(self, app) -> str:
+        return iso(app.created_at)
+
+    def get_updated_at(self, app) -> str | None:
+        return iso(app.updated_at)
+
+
+class NumberLinkSerializer(serializers.Serializer):
+    voip_number = PhoneNumberField()
+
+
+class LinkedNumberSerializer(serializers.Serializer):
+    app_id = serializers.CharField(source="app.app_id")
+    voip_number = serializers.CharField(source="number")
+    org_id = serializers.IntegerField(source="organization_id")
+    status = serializers.SerializerMethodField()
+    created_at = serializers.SerializerMethodField()
+    updated_at = serializers.SerializerMethodField()
+
+    def get_status(self, linked) -> str:
+        return "ACTIVE"
+
+    def get_created_at(self, linked) -> str:
+        return iso(linked.linked_at)
+
+    def get_updated_at(self, linked) -> str | None:
+        return None if linked.updated_at == linked.linked_at else iso(linked.updated_at)
+
+
+class CallCreateSerializer(serializers.Serializer):
+    to = PhoneNumberField()
+    answer_url = WebhookUrlField()
+    answer_method = MethodField()
+    ring_url = WebhookUrlField(required=False)
+    ring_method = MethodField()
+    hangup_url = WebhookUrlField(required=False)
+    hangup_method = MethodField()
+    call_time_limit = serializers.IntegerField(min_value=1, max_value=86400, default=14400)
+    ring_timeout = serializers.IntegerField(min_value=1, max_value=600, default=60)
+
+    def get_fields(self):
+        # "from" is a Python keyword, so it cannot be declared as a class attribute.
+        fields = super().get_fields()
+        fields["from"] = PhoneNumberField()
+        return fields
+
+
+class CallQueuedSerializer(serializers.Serializer):
+    request_uuid = serializers.CharField()
+    status = serializers.CharField()
+
+
+class CallSerializer(serializers.Serializer):
+    """Ours (PROVIDERS.md decision 1): a call as GET /sfvopi/calls returns it."""
+
+    request_uuid = serializers.CharField()
+    call_uuid = serializers.CharField()
+    app_id = serializers.CharField(allow_null=True)
+    kind = serializers.CharField()
+    direction = serializers.CharField()
+    status = serializers.CharField()
+    agent_id = serializers.IntegerField(allow_null=True)
+    call_time_limit = serializers.IntegerField()
+    ring_timeout = serializers.IntegerField()
+    created_at = serializers.CharField()
+    started_at = serializers.CharField(allow_null=True)
+    answered_at = serializers.CharField(allow_null=True)
+    ended_at = serializers.CharField(allow_null=True)
+    duration = serializers.IntegerField()
+    hangup_cause = serializers.CharField(allow_null=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField()
+        fields["to"] = serializers.CharField()
+        return fields

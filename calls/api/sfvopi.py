@@ -1,0 +1,284 @@
+"""The SFVoPI-compatible endpoints under /superfone/sfvopi/ (seed 000, PROVIDERS.md section 1).
+
+Views only parse, call one service or selector, and render the {"data", "message"} envelope.
+Errors leave through `sfvopi_exception_handler` in the documented {"message"} shape.
+"""
+
+import logging
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agents.auth import api_key_lookup
+from calls import selectors, services
+from calls.api.serializers import (
+    AppSerializer,
+    AppWriteSerializer,
+    CallCreateSerializer,
+    CallQueuedSerializer,
+    CallSerializer,
+    LinkedNumberSerializer,
+    NumberLinkSerializer,
+)
+from calls.errors import ServiceError
+from calls.phone import InvalidPhoneNumber, to_e164
+from calls.representations import call_public
+
+logger = logging.getLogger(__name__)
+
+MISSING_KEY = "UnAuthorized, Please Provide API Key"
+INVALID_KEY = "UnAuthorized, Please Provide Valid API Key"
+INVALID_BODY = "Invalid request body"
+
+
+class SfvopiApiKeyAuthentication(BaseAuthentication):
+    """`X-API-Key` to organization, with Superfone's 401 messages."""
+
+    missing_message = MISSING_KEY
+    invalid_message = INVALID_KEY
+
+    def authenticate(self, request):
+        raw_key = request.headers.get("X-API-Key")
+        if not raw_key:
+            raise exceptions.NotAuthenticated(self.missing_message)
+        key = api_key_lookup(raw_key)
+        if key is None:
+            raise exceptions.AuthenticationFailed(self.invalid_message)
+        return (None, key)
+
+    def authenticate_header(self, request):
+        return "X-API-Key"
+
+
+def envelope(data, status_code=status.HTTP_200_OK):
+    return Response({"data": data, "message": "success"}, status=status_code)
+
+
+def sfvopi_exception_handler(exc, context):
+    view = context.get("view")
+    headers = {}
+    if isinstance(exc, ServiceError):
+        return Response({"message": exc.message}, status=exc.status)
+    if isinstance(exc, (exceptions.ValidationError, exceptions.ParseError)):
+        body = {"message": INVALID_BODY}
+        body["errors"] = exc.detail if isinstance(exc, exceptions.ValidationError) else {"body": [str(exc.detail)]}
+        return Response(body, status=400)
+    if isinstance(exc, Http404):
+        return Response({"message": getattr(view, "not_found_message", "Not found")}, status=404)
+    if isinstance(exc, exceptions.Throttled):
+        headers["Retry-After"] = str(int(exc.wait or 1))
+        return Response({"message": "Too many requests, retry later"}, status=429, headers=headers)
+    if isinstance(exc, exceptions.APIException):
+        if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+            headers["WWW-Authenticate"] = "X-API-Key"
+        return Response({"message": str(exc.detail)}, status=exc.status_code, headers=headers)
+    logger.exception("unexpected error in %s", type(view).__name__)
+    failure = getattr(view, "failure_message", "Internal server error")
+    return Response({"message": f"{failure}: {type(exc).__name__}"}, status=500)
+
+
+class SfvopiView(APIView):
+    authentication_classes = [SfvopiApiKeyAuthentication]
+    permission_classes = []
+    failure_message = "Internal server error"
+
+    def get_exception_handler(self):
+        return sfvopi_exception_handler
+
+    @property
+    def organization(self):
+        return self.request.auth.organization
+
+    def validated(self, serializer_class, **kwargs):
+        serializer = serializer_class(data=self.request.data, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+def _envelope_of(serializer, many=False):
+    return inline_serializer(
+        name=f"{serializer.__name__.removesuffix('Serializer')}{'List' if many else ''}Envelope",
+        fields={"data": serializer(many=many), "message": serializers.CharField(default="success")},
+    )
+
+
+class AppListView(SfvopiView):
+    failure_message = "Failed to get SFVoPI apps"
+
+    @extend_schema(tags=["SFVoPI apps"], responses=_envelope_of(AppSerializer, many=True))
+    def get(self, request):
+        apps = selectors.app_list(organization=self.organization)
+        return envelope(AppSerializer(apps, many=True).data)
+
+    @extend_schema(tags=["SFVoPI apps"], request=AppWriteSerializer, responses=_envelope_of(AppSerializer))
+    def post(self, request):
+        self.failure_message = "Failed to create SFVoPI app"
+        data = self.validated(AppWriteSerializer)
+        app = services.app_create(organization=self.organization, **data)
+        return envelope(AppSerializer(app).data)
+
+
+class AppDetailView(SfvopiView):
+    failure_message = "Failed to get SFVoPI app"
+
+    @extend_schema(tags=["SFVoPI apps"], responses=_envelope_of(AppSerializer))
+    def get(self, request, app_id):
+        app = selectors.app_get(organization=self.organization, app_id=app_id)
+        return envelope(AppSerializer(app).data)
+
+    @extend_schema(tags=["SFVoPI apps"], request=AppWriteSerializer, responses=_envelope_of(AppSerializer))
+    def put(self, request, app_id):
+        """Replace the app: fields left out go back to their defaults."""
+        self.failure_message = "Failed to update SFVoPI app"
+        app = selectors.app_get(organization=self.organization, app_id=app_id)
+        data = self.validated(AppWriteSerializer)
+        return envelope(AppSerializer(services.app_update(app=app, **data)).data)
+
+    @extend_schema(tags=["SFVoPI apps"], request=AppWriteSerializer, responses=_envelope_of(AppSerializer))
+    def patch(self, request, app_id):
+        """Update only the fields given."""
+        self.failure_message = "Failed to update SFVoPI app"
+        app = selectors.app_get(organization=self.organization, app_id=app_id)
+        data = self.validated(AppWriteSerializer, partial=True)
+        return envelope(AppSerializer(services.app_update(app=app, **data)).data)
+
+    @extend_schema(
+        tags=["SFVoPI apps"],
+        responses=inline_serializer(
+            name="DeletedEnvelope",
+            fields={
+                "data": inline_serializer(name="Deleted", fields={"deleted": serializers.BooleanField()}),
+                "message": serializers.CharField(),
+            },
+        ),
+    )
+    def delete(self, request, app_id):
+        self.failure_message = "Failed to delete SFVoPI app"
+        app = selectors.app_get(organization=self.organization, app_id=app_id)
+        services.app_delete(app=app)
+        return envelope({"deleted": True})
+
+
+class AppNumbersView(SfvopiView):
+    failure_message = "Failed to get numbers"
+
+    @extend_schema(tags=["SFVoPI numbers"], responses=_envelope_of(LinkedNumberSerializer, many=True))
+    def get(self, request, app_id):
+        app = selectors.app_get(organization=self.organization, app_id=app_id)
+        return envelope(LinkedNumberSerializer(selectors.app_numbers(app=app), many=True).data)
+
+    @extend_schema(
+        tags=["SFVoPI numbers"], request=NumberLinkSerializer, responses=_envelope_of(LinkedNumberSerializer)
+    )
+    def post(self, request, app_id):
+        self.failure_message = "Failed to link number"
+        app = selectors.app_get(organization=self.organization, app_id=app_id)
+        data = self.validated(NumberLinkSerializer)
+        linked = services.number_link(app=app, number=data["voip_number"])
+        return envelope(LinkedNumberSerializer(linked).data)
+
+
+class AppNumberDetailView(SfvopiView):
+    failure_message = "Failed to unlink number"
+
+    @extend_schema(
+        tags=["SFVoPI numbers"],
+        responses=inline_serializer(
+            name="UnlinkedEnvelope",
+            fields={
+                "data": inline_serializer(name="Unlinked", fields={"deleted": serializers.BooleanField()}),
+                "message": serializers.CharField(),
+            },
+        ),
+    )
+    def delete(self, request, app_id, voip_number):
+        app = selectors.app_get(organization=self.organization, app_id=app_id)
+        try:
+            number = to_e164(voip_number)
+        except InvalidPhoneNumber:
+            raise ServiceError("Number not linked to this app", status=404, code="number_not_linked") from None
+        services.number_unlink(app=app, number=number)
+        return envelope({"deleted": True})
+
+
+class CallListView(SfvopiView):
+    failure_message = "Failed to initiate outbound call"
+    page_size_max = 100
+
+    @extend_schema(
+        tags=["SFVoPI calls"],
+        summary="List calls (ours)",
+        parameters=[
+            OpenApiParameter("page", int, description="1-based page number"),
+            OpenApiParameter("page_size", int, description="1-100, default 50"),
+        ],
+        responses=inline_serializer(
+            name="CallPageEnvelope",
+            fields={
+                "data": CallSerializer(many=True),
+                "message": serializers.CharField(),
+                "page": serializers.IntegerField(),
+                "page_size": serializers.IntegerField(),
+                "has_more": serializers.BooleanField(),
+            },
+        ),
+    )
+    def get(self, request):
+        self.failure_message = "Failed to get calls"
+        try:
+            page = max(int(request.query_params.get("page", 1)), 1)
+            page_size = min(max(int(request.query_params.get("page_size", 50)), 1), self.page_size_max)
+        except ValueError:
+            raise exceptions.ValidationError({"page": ["page and page_size must be whole numbers."]}) from None
+        offset = (page - 1) * page_size
+        calls = list(selectors.call_list(organization=self.organization)[offset : offset + page_size + 1])
+        body = {
+            "data": [call_public(call) for call in calls[:page_size]],
+            "message": "success",
+            "page": page,
+            "page_size": page_size,
+            "has_more": len(calls) > page_size,
+        }
+        return Response(body)
+
+    @extend_schema(
+        tags=["SFVoPI calls"],
+        summary="Initiate an outbound call",
+        request=CallCreateSerializer,
+        responses=_envelope_of(CallQueuedSerializer),
+    )
+    def post(self, request):
+        data = self.validated(CallCreateSerializer)
+        call = services.call_create(
+            organization=self.organization,
+            from_number=data["from"],
+            to_number=data["to"],
+            answer_url=data["answer_url"],
+            answer_method=data["answer_method"],
+            ring_url=data.get("ring_url", ""),
+            ring_method=data["ring_method"],
+            hangup_url=data.get("hangup_url", ""),
+            hangup_method=data["hangup_method"],
+            call_time_limit=data["call_time_limit"],
+            ring_timeout=data["ring_timeout"],
+        )
+        return envelope({"request_uuid": call.request_uuid, "status": call.status})
+
+
+class CallDetailView(SfvopiView):
+    failure_message = "Failed to get call"
+
+    @extend_schema(tags=["SFVoPI calls"], summary="Get one call (ours)", responses=_envelope_of(CallSerializer))
+    def get(self, request, request_uuid):
+        call = selectors.call_get(organization=self.organization, request_uuid=request_uuid)
+        return envelope(call_public(call))
+
+    @extend_schema(tags=["SFVoPI calls"], summary="Hang up a live call (ours)", responses=_envelope_of(CallSerializer))
+    def delete(self, request, request_uuid):
+        self.failure_message = "Failed to hang up call"
+        call = selectors.call_get(organization=self.organization, request_uuid=request_uuid)
+        return envelope(call_public(services.call_hangup(call=call)))

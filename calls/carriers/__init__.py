@@ -1,0 +1,77 @@
+"""Carrier registry and the placing and hanging-up of calls through them."""
+
+import logging
+import random
+from datetime import timedelta
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from calls.carriers.base import Carrier, CarrierError, Report
+from calls.carriers.sandbox import SandboxCarrier
+from calls.models import FINAL_STATUSES, Call, CallStatus, CarrierKind
+
+__all__ = ["Carrier", "CarrierError", "Report", "for_call", "place", "hang_up"]
+
+logger = logging.getLogger(__name__)
+
+CARRIERS = {
+    CarrierKind.SANDBOX: SandboxCarrier,
+}
+PLACE_LEASE_SECONDS = 60
+MAX_PLACE_ATTEMPTS = 5
+
+
+def for_account(kind, account):
+    return CARRIERS[kind](account)
+
+
+def for_call(call):
+    return for_account(call.carrier, call.carrier_account)
+
+
+def _claim_for_placing(call_id):
+    now = timezone.now()
+    return (
+        Call.objects.filter(pk=call_id, status=CallStatus.QUEUED, carrier_call_id="")
+        .filter(Q(placing_until__isnull=True) | Q(placing_until__lt=now))
+        .update(placing_until=now + timedelta(seconds=PLACE_LEASE_SECONDS), carrier_attempts=F("carrier_attempts") + 1)
+        == 1
+    )
+
+
+def place(call_id):
+    """Hand a queued call to its carrier. Retryable carrier errors are tried again with backoff."""
+    from calls import lifecycle, tasks
+
+    if not _claim_for_placing(call_id):
+        return
+    call = Call.objects.select_related("carrier_account", "agent").get(pk=call_id)
+    carrier = for_call(call)
+    try:
+        if call.kind == Call.Kind.CLICK_TO_CALL:
+            carrier_call_id = carrier.place_bridged(call)
+        else:
+            carrier_call_id = carrier.place(call)
+    except CarrierError as exc:
+        Call.objects.filter(pk=call_id).update(carrier_error=str(exc)[:2000], placing_until=None)
+        if exc.retryable and call.carrier_attempts < MAX_PLACE_ATTEMPTS:
+            delay = exc.retry_after or min(2**call.carrier_attempts, 60) * random.uniform(0.5, 1.0)
+            tasks.place_call.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(call_id)
+        else:
+            lifecycle.transition(call_id, CallStatus.FAILED, source=call.carrier, note=f"carrier: {exc}"[:200])
+        return
+    Call.objects.filter(pk=call_id, carrier_call_id="").update(carrier_call_id=carrier_call_id, placing_until=None)
+    # Hung up while the carrier was dialling: drop it at the carrier too.
+    if Call.objects.filter(pk=call_id, status__in=FINAL_STATUSES).exists():
+        tasks.carrier_hangup.enqueue(call_id)
+
+
+def hang_up(call_id):
+    call = Call.objects.select_related("carrier_account", "agent").get(pk=call_id)
+    if not call.carrier_call_id:
+        return
+    try:
+        for_call(call).hang_up(call)
+    except CarrierError as exc:
+        logger.warning("carrier hang-up of %s failed: %s", call.request_uuid, exc)

@@ -1,0 +1,66 @@
+"""The sandbox carrier: a simulated phone network with real timers.
+
+What happens to a call depends on the last digit of the number dialled:
+
+    5  busy                  6  rings, never answers (NO_ANSWER at ring_timeout)
+    7  unreachable (FAILED)  8  answers and stays on until call_time_limit
+    any other digit: rings, answers after SANDBOX_RING_SECONDS, and the callee hangs up
+    SANDBOX_TALK_SECONDS later.
+
+Each step is a scheduled task that reports to the lifecycle exactly as a carrier's
+callback would, with source "sandbox".
+"""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django_tasks import task
+
+from calls.carriers.base import Carrier
+from calls.models import FINAL_STATUSES, Call, CallStatus
+
+BUSY, NEVER_ANSWERS, UNREACHABLE, STAYS_ON = "5", "6", "7", "8"
+
+
+def _later(seconds):
+    return timezone.now() + timedelta(seconds=seconds)
+
+
+@task()
+def sandbox_step(call_id, step):
+    from calls import lifecycle
+
+    call = Call.objects.get(pk=call_id)
+    if call.status in FINAL_STATUSES:
+        return  # hung up on our side; the simulated network has nothing more to say
+    digit = call.to_number[-1]
+    report = {"sandbox_step": step, "to": call.to_number}
+
+    if step == "dial":
+        if digit == UNREACHABLE:
+            lifecycle.transition(call_id, CallStatus.FAILED, source="sandbox", payload=report, hangup_cause="41")
+        elif digit == BUSY:
+            lifecycle.transition(call_id, CallStatus.BUSY, source="sandbox", payload=report, hangup_cause="17")
+        else:
+            lifecycle.transition(call_id, CallStatus.RINGING, source="sandbox", payload=report)
+            if digit != NEVER_ANSWERS:
+                sandbox_step.using(run_after=_later(settings.SANDBOX_RING_SECONDS)).enqueue(call_id, "answer")
+    elif step == "answer":
+        lifecycle.transition(call_id, CallStatus.ANSWERED, source="sandbox", payload=report)
+        if digit != STAYS_ON:
+            sandbox_step.using(run_after=_later(settings.SANDBOX_TALK_SECONDS)).enqueue(call_id, "callee_hangup")
+    elif step == "callee_hangup":
+        lifecycle.transition(call_id, CallStatus.COMPLETED, source="sandbox", payload=report, hangup_cause="16")
+
+
+class SandboxCarrier(Carrier):
+    kind = "sandbox"
+
+    def place(self, call):
+        sandbox_step.enqueue(call.pk, "dial")
+        return f"sbx-{uuid.uuid4()}"
+
+    def hang_up(self, call):
+        """Nothing to tell: the simulated network sees the call ended at its next step."""

@@ -1,0 +1,277 @@
+"""Outgoing customer webhooks: the outbox, payloads, signing, sending and retries.
+
+Rows are written by the lifecycle in the same transaction as the status change that
+causes them, so a webhook is never lost and never written twice. Sending happens in
+background tasks: a sender first claims the row for a lease (so two workers never send
+it at once, and a sender that dies mid-send is retried once the lease runs out).
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import random
+import time
+from datetime import UTC, timedelta
+
+import requests
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from calls import streams, tasks, urlguard
+from calls.models import FINAL_STATUSES, Call, CallStatus, WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+# Superfone gives ring and hangup 5 s and the answer webhook 10 s.
+TIMEOUTS = {
+    WebhookDelivery.Kind.RING: 5,
+    WebhookDelivery.Kind.HANGUP: 5,
+    WebhookDelivery.Kind.ANSWER: 10,
+    WebhookDelivery.Kind.FALLBACK_ANSWER: 10,
+}
+# Attempts of ring and hangup webhooks when the app opts in to retries.
+RETRY_ATTEMPTS = 6
+RETRY_BASE_SECONDS = 5
+LEASE_MARGIN_SECONDS = 10
+RESPONSE_KEEP_CHARS = 2000
+
+_session = requests.Session()
+_session.headers["User-Agent"] = "callcenter-webhooks/1.0"
+
+
+def iso(moment):
+    """ISO 8601 UTC with milliseconds and Z (PROVIDERS.md decision 7)."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _base_payload(call):
+    return {
+        "call_uuid": call.call_uuid,
+        "request_uuid": call.request_uuid,
+        "from": call.from_number,
+        "to": call.to_number,
+        "direction": call.direction,
+    }
+
+
+def ring_payload(call):
+    return {**_base_payload(call), "call_status": "RINGING", "started_at": iso(call.started_at)}
+
+
+def answer_payload(call):
+    return {**_base_payload(call), "call_status": "IN_PROGRESS", "answered_at": iso(call.answered_at)}
+
+
+def hangup_payload(call):
+    payload = {
+        **_base_payload(call),
+        "call_status": call.status.upper(),
+        "duration": call.duration,
+        "started_at": iso(call.started_at or call.created_at),
+        "ended_at": iso(call.ended_at),
+        "hangup_cause": call.hangup_cause,
+    }
+    if call.answered_at:
+        payload["answer_at"] = iso(call.answered_at)
+    return payload
+
+
+def outbox_write(call, previous_status):
+    """Write the webhooks that the move from `previous_status` to `call.status` owes the customer.
+
+    Called by the lifecycle inside its transaction. The (call, kind) unique constraint
+    makes each webhook exist at most once, whatever order reports arrive in.
+    """
+    rows = []
+    if call.status == CallStatus.RINGING and call.ring_url:
+        rows.append((WebhookDelivery.Kind.RING, call.ring_url, call.ring_method, ring_payload(call)))
+    if call.status == CallStatus.ANSWERED and call.answer_url:
+        rows.append((WebhookDelivery.Kind.ANSWER, call.answer_url, call.answer_method, answer_payload(call)))
+    if call.status in FINAL_STATUSES and call.hangup_url:
+        rows.append((WebhookDelivery.Kind.HANGUP, call.hangup_url, call.hangup_method, hangup_payload(call)))
+    for kind, url, method, payload in rows:
+        delivery, created = WebhookDelivery.objects.get_or_create(
+            call=call,
+            kind=kind,
+            defaults={
+                "organization_id": call.organization_id,
+                "url": url,
+                "method": method,
+                "payload": payload,
+                "max_attempts": _max_attempts(call, kind),
+            },
+        )
+        if not created:
+            continue
+        if kind == WebhookDelivery.Kind.ANSWER:
+            transaction.on_commit(lambda: tasks.resolve_answer.enqueue(call.pk))
+        else:
+            transaction.on_commit(lambda delivery_id=delivery.pk: tasks.deliver_webhook.enqueue(delivery_id))
+
+
+def _max_attempts(call, kind):
+    if kind in (WebhookDelivery.Kind.RING, WebhookDelivery.Kind.HANGUP) and call.app and call.app.retry_webhooks:
+        return RETRY_ATTEMPTS
+    return 1
+
+
+def sign(secret, webhook_id, timestamp, body):
+    """Standard Webhooks signature: v1,base64(HMAC-SHA256(key, "id.timestamp.body"))."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    message = f"{webhook_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+
+
+def _claim(delivery_id):
+    """Take the row for one attempt. Returns False if it is done, not due, or someone else holds it."""
+    now = timezone.now()
+    delivery = WebhookDelivery.objects.only("kind").get(pk=delivery_id)
+    lease = timedelta(seconds=TIMEOUTS[delivery.kind] + LEASE_MARGIN_SECONDS)
+    return (
+        WebhookDelivery.objects.filter(pk=delivery_id, state=WebhookDelivery.State.PENDING)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(locked_until=now + lease, attempts=F("attempts") + 1)
+        == 1
+    )
+
+
+def _send(delivery):
+    """One HTTP attempt. Returns (status code or None, body text, error text)."""
+    try:
+        urlguard.resolve_public_addresses(delivery.url)
+    except urlguard.UnsafeURL as exc:
+        return None, "", f"refused: {exc}"
+    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    timestamp = str(int(time.time()))
+    secret = delivery.call.app.webhook_secret if delivery.call.app else None
+    headers = {"webhook-id": delivery.webhook_id, "webhook-timestamp": timestamp}
+    if delivery.method == "GET":
+        request = {"params": {k: v for k, v in delivery.payload.items() if v is not None}}
+        signed_body = b""
+    else:
+        headers["Content-Type"] = "application/json"
+        request = {"data": body}
+        signed_body = body
+    if secret:
+        headers["webhook-signature"] = sign(secret, delivery.webhook_id, timestamp, signed_body)
+    try:
+        response = _session.request(
+            delivery.method,
+            delivery.url,
+            headers=headers,
+            timeout=(3.05, TIMEOUTS[delivery.kind]),
+            allow_redirects=False,
+            **request,
+        )
+    except requests.RequestException as exc:
+        return None, "", f"{type(exc).__name__}: {exc}"[:RESPONSE_KEEP_CHARS]
+    return response.status_code, response.text[:RESPONSE_KEEP_CHARS], ""
+
+
+def _backoff(attempt):
+    # Exponential with full jitter: 5 s, 10 s, 20 s ... capped at 10 minutes.
+    ceiling = min(RETRY_BASE_SECONDS * 2 ** (attempt - 1), 600)
+    return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))
+
+
+def deliver(delivery_id, *, accept=None):
+    """Send one pending delivery once. `accept(body)` may reject a 2xx body by raising ValueError.
+
+    Returns the delivery after the attempt, or None when no attempt was made.
+    """
+    if not _claim(delivery_id):
+        return None
+    delivery = WebhookDelivery.objects.select_related("call__app").get(pk=delivery_id)
+    code, text, error = _send(delivery)
+    if not error and not 200 <= code < 300:
+        error = f"HTTP {code}"
+    if not error and accept is not None:
+        try:
+            accept(text)
+        except ValueError as exc:
+            error = str(exc)
+
+    now = timezone.now()
+    delivery.response_code = code
+    delivery.response_body = text
+    delivery.error = error
+    delivery.locked_until = None
+    if not error:
+        delivery.state = WebhookDelivery.State.DELIVERED
+        delivery.delivered_at = now
+    elif delivery.attempts < delivery.max_attempts:
+        delivery.next_attempt_at = now + _backoff(delivery.attempts)
+    else:
+        delivery.state = WebhookDelivery.State.FAILED
+    delivery.save(
+        update_fields=["response_code", "response_body", "error", "locked_until", "state", "delivered_at",
+                       "next_attempt_at"]
+    )
+    if delivery.state == WebhookDelivery.State.PENDING:
+        tasks.deliver_webhook.using(run_after=delivery.next_attempt_at).enqueue(delivery.pk)
+    if error:
+        logger.info("webhook %s to %s failed (attempt %s): %s", delivery.kind, delivery.url, delivery.attempts, error)
+    return delivery
+
+
+def redeliver(delivery):
+    """Give a failed (dead-letter) delivery one more attempt, keeping its webhook-id."""
+    updated = WebhookDelivery.objects.filter(pk=delivery.pk, state=WebhookDelivery.State.FAILED).update(
+        state=WebhookDelivery.State.PENDING,
+        max_attempts=F("attempts") + 1,
+        next_attempt_at=None,
+        locked_until=None,
+    )
+    if updated:
+        transaction.on_commit(lambda: tasks.deliver_webhook.enqueue(delivery.pk))
+    return bool(updated)
+
+
+def resolve_answer(call_id):
+    """Ask the customer's answer URL, then the fallback, for Stream JSON; move the call on.
+
+    Returns the accepted Stream JSON, or None when the call failed or is already past this
+    point. Safe to run twice: a delivered or failed row is not sent again.
+    """
+    from calls import lifecycle
+
+    call = Call.objects.select_related("app").get(pk=call_id)
+    if call.status != CallStatus.ANSWERED:
+        return call.stream
+    answer = WebhookDelivery.objects.filter(call=call, kind=WebhookDelivery.Kind.ANSWER).first()
+    if answer is None:
+        return None
+    accepted = {}
+
+    def accept(body):
+        accepted["stream"] = streams.parse_stream(body)
+
+    attempt = deliver(answer.pk, accept=accept) if answer.state == WebhookDelivery.State.PENDING else answer
+    if attempt is None:
+        return None  # another worker holds it
+    if attempt.state == WebhookDelivery.State.FAILED and call.fallback_answer_url:
+        fallback, _ = WebhookDelivery.objects.get_or_create(
+            call=call,
+            kind=WebhookDelivery.Kind.FALLBACK_ANSWER,
+            defaults={
+                "organization_id": call.organization_id,
+                "url": call.fallback_answer_url,
+                "method": call.fallback_answer_method,
+                "payload": answer.payload,
+            },
+        )
+        attempt = deliver(fallback.pk, accept=accept) if fallback.state == WebhookDelivery.State.PENDING else fallback
+        if attempt is None:
+            return None
+    if "stream" in accepted:
+        lifecycle.transition(call.pk, CallStatus.IN_PROGRESS, source="answer_webhook", stream=accepted["stream"])
+        return accepted["stream"]
+    if attempt.state == WebhookDelivery.State.FAILED:
+        lifecycle.end(call.pk, source="answer_webhook", reason="answer_failed")
+    return None

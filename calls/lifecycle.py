@@ -1,0 +1,196 @@
+"""The one state machine of a call. A call's status changes here and nowhere else.
+
+Every report (carrier callback, sandbox step, timer, hang-up request) becomes one call to
+`transition` or `end`. The call row is locked, the move is checked against the table below
+(forward only; duplicates and stale reports are recorded and ignored), the customer's
+webhooks go into the outbox in the same transaction, and side effects (pushes to browsers,
+webhook sends, timers, carrier hang-ups) leave only once the transaction has committed.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from calls import delivery, realtime, tasks
+from calls.models import FINAL_STATUSES, Call, CallEvent, CallStatus
+
+# How far along a call is; a report may only move a call to a higher rank.
+_RANK = {
+    CallStatus.QUEUED: 0,
+    CallStatus.RINGING: 1,
+    CallStatus.ANSWERED: 2,
+    CallStatus.IN_PROGRESS: 3,
+    **{status: 4 for status in FINAL_STATUSES},
+}
+
+# Q.850 causes (PROVIDERS.md decision 8) used when the reporter gives none.
+DEFAULT_HANGUP_CAUSE = {
+    CallStatus.COMPLETED: "16",
+    CallStatus.CANCELED: "16",
+    CallStatus.BUSY: "17",
+    CallStatus.NO_ANSWER: "19",
+    CallStatus.FAILED: "41",
+}
+CAUSE_TIME_LIMIT = "31"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    call: Call
+    applied: bool
+    note: str = ""
+
+
+def transition(
+    call_id,
+    status,
+    *,
+    source,
+    payload=None,
+    at=None,
+    hangup_cause="",
+    duration=None,
+    sequence=None,
+    carrier_call_id="",
+    stream=None,
+    note="",
+):
+    """Move call `call_id` to `status` if that is a step forward; record the report either way."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call_id)
+        return _apply(
+            call,
+            CallStatus(status),
+            source=source,
+            payload=payload,
+            at=at,
+            hangup_cause=hangup_cause,
+            duration=duration,
+            sequence=sequence,
+            carrier_call_id=carrier_call_id,
+            stream=stream,
+            note=note,
+        )
+
+
+def end(call_id, *, source, reason="hangup"):
+    """End a live call on our side: a hang-up request, or one of our timers running out.
+
+    The final status depends on how far the call got, read under the row lock:
+    before answer CANCELED (NO_ANSWER when the ring timeout ran out), after answer
+    COMPLETED; FAILED when the customer's answer webhook gave no stream. The carrier is
+    then told to drop the call.
+    """
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call_id)
+        return _end(call, source=source, reason=reason)
+
+
+def expire_if_due(call_id):
+    """End the call if its deadline has passed; the timer task and the sweeper both land here."""
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call_id)
+        if call.deadline_at is None or call.deadline_at > timezone.now():
+            return None
+        return _end(call, source="timer", reason="deadline")
+
+
+def _end(call, *, source, reason):
+    answered = call.status in (CallStatus.ANSWERED, CallStatus.IN_PROGRESS)
+    if reason == "deadline":
+        status = CallStatus.COMPLETED if answered else CallStatus.NO_ANSWER
+        cause = CAUSE_TIME_LIMIT if answered else DEFAULT_HANGUP_CAUSE[CallStatus.NO_ANSWER]
+    elif reason == "answer_failed":
+        status = CallStatus.FAILED
+        cause = DEFAULT_HANGUP_CAUSE[status]
+    else:
+        status = CallStatus.COMPLETED if answered else CallStatus.CANCELED
+        cause = DEFAULT_HANGUP_CAUSE[status]
+    outcome = _apply(call, status, source=source, hangup_cause=cause, note=reason)
+    if outcome.applied and call.carrier_call_id:
+        transaction.on_commit(lambda: tasks.carrier_hangup.enqueue(call.pk))
+    return outcome
+
+
+def _rejection(call, status, sequence):
+    if sequence is not None and call.carrier_sequence is not None and sequence <= call.carrier_sequence:
+        return f"stale: sequence {sequence} after {call.carrier_sequence}"
+    if status == call.status:
+        return "duplicate"
+    if call.status in FINAL_STATUSES:
+        return f"ignored: call already {call.status}"
+    if _RANK[status] < _RANK[call.status]:
+        return f"stale: call already {call.status}"
+    if status == CallStatus.IN_PROGRESS and call.status != CallStatus.ANSWERED:
+        return "ignored: in_progress needs an answered call"
+    return ""
+
+
+def _apply(call, status, *, source, payload=None, at=None, hangup_cause="", duration=None,
+           sequence=None, carrier_call_id="", stream=None, note=""):
+    previous = call.status
+    rejection = _rejection(call, status, sequence)
+    CallEvent.objects.create(
+        call=call,
+        source=source,
+        status=status,
+        previous_status=previous,
+        applied=not rejection,
+        note=(rejection or note)[:200],
+        sequence=sequence,
+        payload=payload or {},
+    )
+    if rejection:
+        # A late report can still carry the carrier's id or a newer sequence number.
+        changed = _remember_carrier(call, carrier_call_id, sequence)
+        if changed:
+            call.save(update_fields=changed)
+        return Outcome(call, applied=False, note=rejection)
+
+    now = at or timezone.now()
+    call.status = status
+    if status == CallStatus.RINGING or (call.started_at is None and _RANK[status] >= _RANK[CallStatus.RINGING]):
+        call.started_at = call.started_at or now
+    if status == CallStatus.ANSWERED:
+        call.answered_at = now
+    if status == CallStatus.IN_PROGRESS and stream is not None:
+        call.stream = stream
+    if status in FINAL_STATUSES:
+        call.ended_at = now
+        call.hangup_cause = hangup_cause or DEFAULT_HANGUP_CAUSE[status]
+        if duration is not None:
+            call.duration = max(int(duration), 0)
+        elif call.answered_at:
+            call.duration = max(int((now - call.answered_at).total_seconds()), 0)
+    call.deadline_at = _deadline(call)
+    _remember_carrier(call, carrier_call_id, sequence)
+    call.save()
+
+    delivery.outbox_write(call, previous)
+    transaction.on_commit(lambda: realtime.call_changed(call.pk))
+    if call.deadline_at:
+        deadline = call.deadline_at
+        transaction.on_commit(lambda: tasks.expire_deadline.using(run_after=deadline).enqueue(call.pk))
+    return Outcome(call, applied=True, note=note)
+
+
+def _remember_carrier(call, carrier_call_id, sequence):
+    changed = []
+    if carrier_call_id and not call.carrier_call_id:
+        call.carrier_call_id = carrier_call_id
+        changed.append("carrier_call_id")
+    if sequence is not None and (call.carrier_sequence is None or sequence > call.carrier_sequence):
+        call.carrier_sequence = sequence
+        changed.append("carrier_sequence")
+    return changed
+
+
+def _deadline(call):
+    if call.status == CallStatus.RINGING:
+        return call.started_at + timedelta(seconds=call.ring_timeout)
+    if call.status in (CallStatus.ANSWERED, CallStatus.IN_PROGRESS):
+        return call.answered_at + timedelta(seconds=call.call_time_limit)
+    return None
+

@@ -1,0 +1,291 @@
+import base64
+import secrets
+import string
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from agents.models import Agent, Organization
+
+_LOWER_ALNUM = string.ascii_lowercase + string.digits
+
+
+def _random_suffix(length=12):
+    return "".join(secrets.choice(_LOWER_ALNUM) for _ in range(length))
+
+
+def new_app_id():
+    return f"sfv_app_{_random_suffix()}"
+
+
+def new_request_uuid():
+    return f"sfv_ob_req_{_random_suffix()}"
+
+
+def new_webhook_secret():
+    # Standard Webhooks secrets are base64 behind a whsec_ prefix.
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def new_webhook_id():
+    return f"msg_{secrets.token_hex(12)}"
+
+
+def new_callback_token():
+    return secrets.token_urlsafe(24)
+
+
+class HttpMethod(models.TextChoices):
+    POST = "POST"
+    GET = "GET"
+
+
+class SfvopiApp(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE"
+        INACTIVE = "INACTIVE"
+
+    app_id = models.CharField(max_length=32, unique=True, default=new_app_id, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="apps")
+    name = models.CharField(max_length=100)
+    answer_url = models.URLField(max_length=2000)
+    answer_method = models.CharField(max_length=4, choices=HttpMethod.choices, default=HttpMethod.POST)
+    hangup_url = models.URLField(max_length=2000, null=True, blank=True)
+    hangup_method = models.CharField(max_length=4, choices=HttpMethod.choices, default=HttpMethod.POST)
+    fallback_answer_url = models.URLField(max_length=2000, null=True, blank=True)
+    fallback_answer_method = models.CharField(max_length=4, choices=HttpMethod.choices, default=HttpMethod.POST)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    # Signs every customer webhook (Standard Webhooks); the owner can rotate it.
+    webhook_secret = models.CharField(max_length=64, default=new_webhook_secret)
+    # Superfone sends ring and hangup once; retrying them is an opt-in.
+    retry_webhooks = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "SFVoPI app"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.app_id})"
+
+
+class LinkedNumber(models.Model):
+    """One of the organization's VoIP numbers, linked to at most one app."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="numbers")
+    number = models.CharField(max_length=16, unique=True, help_text="E.164")
+    app = models.ForeignKey(SfvopiApp, null=True, blank=True, on_delete=models.SET_NULL, related_name="numbers")
+    linked_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self):
+        return self.number
+
+
+class CarrierKind(models.TextChoices):
+    SANDBOX = "sandbox", "Sandbox (simulated network)"
+    VOBIZ = "vobiz", "Vobiz"
+    CALLAPI = "callapi", "CallAPI (Restcomm)"
+    DIDFORSALE = "didforsale", "DIDforSale"
+    SUPERFONE = "superfone", "Superfone upstream"
+
+
+class CarrierAccount(models.Model):
+    """How an organization's calls leave: which carrier, with which credentials and limits."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="carrier_accounts")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=CarrierKind.choices, default=CarrierKind.SANDBOX)
+    base_url = models.URLField(blank=True)
+    # Secrets (auth ids, tokens, API keys): never listed, serialized or logged.
+    credentials = models.JSONField(default=dict, blank=True)
+    caller_id = models.CharField(max_length=16, blank=True, help_text="E.164 caller ID for bridged calls")
+    calls_per_second = models.FloatField(default=1.0)
+    max_concurrent_calls = models.PositiveIntegerField(default=10)
+    is_default = models.BooleanField(default=True)
+    # Part of every callback URL we hand the carrier, so a callback proves it came from one.
+    callback_token = models.CharField(max_length=64, default=new_callback_token, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(is_default=True), name="one_default_carrier_per_org"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class CallStatus(models.TextChoices):
+    QUEUED = "queued"
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    CANCELED = "canceled"
+
+
+LIVE_STATUSES = (CallStatus.QUEUED, CallStatus.RINGING, CallStatus.ANSWERED, CallStatus.IN_PROGRESS)
+FINAL_STATUSES = (
+    CallStatus.COMPLETED,
+    CallStatus.FAILED,
+    CallStatus.NO_ANSWER,
+    CallStatus.BUSY,
+    CallStatus.CANCELED,
+)
+
+
+class Call(models.Model):
+    class Kind(models.TextChoices):
+        API = "api", "SFVoPI API"
+        CLICK_TO_CALL = "click_to_call", "Click-to-call"
+
+    request_uuid = models.CharField(max_length=32, unique=True, default=new_request_uuid, editable=False)
+    call_uuid = models.CharField(max_length=64, unique=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="calls")
+    app = models.ForeignKey(SfvopiApp, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.API)
+    direction = models.CharField(max_length=8, default="OUTBOUND", editable=False)
+    from_number = models.CharField(max_length=16)
+    to_number = models.CharField(max_length=16)
+    status = models.CharField(max_length=12, choices=CallStatus.choices, default=CallStatus.QUEUED)
+
+    # The webhook targets in force for this call: per-call values over the app's.
+    answer_url = models.URLField(max_length=2000, blank=True)
+    answer_method = models.CharField(max_length=4, choices=HttpMethod.choices, default=HttpMethod.POST)
+    ring_url = models.URLField(max_length=2000, blank=True)
+    ring_method = models.CharField(max_length=4, choices=HttpMethod.choices, default=HttpMethod.POST)
+    hangup_url = models.URLField(max_length=2000, blank=True)
+    hangup_method = models.CharField(max_length=4, choices=HttpMethod.choices, default=HttpMethod.POST)
+    fallback_answer_url = models.URLField(max_length=2000, blank=True)
+    fallback_answer_method = models.CharField(max_length=4, choices=HttpMethod.choices, default=HttpMethod.POST)
+
+    call_time_limit = models.PositiveIntegerField(default=14400)
+    ring_timeout = models.PositiveIntegerField(default=60)
+    # When the current state runs out (ring timeout, time limit); the sweeper reads this.
+    deadline_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration = models.PositiveIntegerField(default=0)
+    hangup_cause = models.CharField(max_length=8, blank=True)
+    stream = models.JSONField(null=True, blank=True, help_text="The Stream JSON the answer webhook returned")
+
+    carrier = models.CharField(max_length=16, choices=CarrierKind.choices, default=CarrierKind.SANDBOX)
+    carrier_account = models.ForeignKey(
+        CarrierAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    carrier_call_id = models.CharField(max_length=128, blank=True, db_index=True)
+    carrier_error = models.TextField(blank=True)
+    carrier_attempts = models.PositiveIntegerField(default=0)
+    # A worker placing the call holds it until then, so it is never dialled twice.
+    placing_until = models.DateTimeField(null=True, blank=True)
+    # Highest sequence number a carrier has reported, so late reports never win.
+    carrier_sequence = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent"],
+                condition=Q(status__in=LIVE_STATUSES) & Q(agent__isnull=False),
+                name="one_live_call_per_agent",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="call_org_recent"),
+            models.Index(fields=["deadline_at"], condition=Q(deadline_at__isnull=False), name="call_live_deadline"),
+            models.Index(fields=["status", "created_at"], name="call_status_created"),
+        ]
+
+    def __str__(self):
+        return self.request_uuid
+
+    @property
+    def is_live(self):
+        return self.status in LIVE_STATUSES
+
+
+class CallEvent(models.Model):
+    """Every status report about a call, applied or not, with where it came from."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events")
+    source = models.CharField(max_length=32, help_text="sandbox, timer, api, vobiz, callapi, ...")
+    status = models.CharField(max_length=12, choices=CallStatus.choices)
+    previous_status = models.CharField(max_length=12, choices=CallStatus.choices)
+    applied = models.BooleanField()
+    note = models.CharField(max_length=200, blank=True)
+    sequence = models.IntegerField(null=True, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.call_id}: {self.previous_status} -> {self.status}"
+
+
+class WebhookDelivery(models.Model):
+    """The outbox: one customer webhook, written in the transaction that caused it."""
+
+    class Kind(models.TextChoices):
+        RING = "ring"
+        ANSWER = "answer"
+        FALLBACK_ANSWER = "fallback_answer"
+        HANGUP = "hangup"
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed", "Failed (dead letter)"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="deliveries")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    webhook_id = models.CharField(max_length=40, unique=True, default=new_webhook_id, editable=False)
+    url = models.URLField(max_length=2000)
+    method = models.CharField(max_length=4, choices=HttpMethod.choices, default=HttpMethod.POST)
+    payload = models.JSONField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=1)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A sender holds the row until then, so two workers never send it at once.
+    locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["call", "kind"], name="one_delivery_per_call_and_kind"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(state="pending"), name="delivery_pending_due"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} for {self.call_id}"

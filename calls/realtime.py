@@ -1,0 +1,71 @@
+"""The only module that talks to the channel layer.
+
+Pushes leave after the transaction that caused them commits (the lifecycle calls
+`call_changed` from `on_commit`). A push that cannot be sent is logged and dropped:
+browsers re-sync from the REST API when they reconnect, so live updates are a
+convenience on top of the database, never the record.
+"""
+
+import asyncio
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+# The in-memory layer lives on the ASGI server's event loop; sends from worker threads
+# in the same process are handed to that loop. Consumers register it when they connect.
+_server_loop = None
+
+
+def bind_loop(loop):
+    global _server_loop
+    _server_loop = loop
+
+
+def org_group(organization_id):
+    return f"org.{organization_id}"
+
+
+def agent_group(agent_id):
+    return f"agent.{agent_id}"
+
+
+def send(group, message):
+    """Send `message` to every socket in `group`. Returns False when it could not be sent."""
+    layer = get_channel_layer()
+    try:
+        if isinstance(layer, InMemoryChannelLayer):
+            return _send_in_process(layer, group, message)
+        async_to_sync(layer.group_send)(group, message)
+        return True
+    except Exception:  # a push must never undo or fail the change that caused it
+        logger.warning("live push to %s failed", group, exc_info=True)
+        return False
+
+
+def _send_in_process(layer, group, message):
+    loop = _server_loop
+    if loop is None or loop.is_closed():
+        return False  # no socket has ever connected to this process
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        loop.create_task(layer.group_send(group, message))
+    else:
+        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(timeout=5)
+    return True
+
+
+def call_changed(call_id):
+    from calls.models import Call
+    from calls.representations import call_public
+
+    call = Call.objects.select_related("app").get(pk=call_id)
+    message = {"type": "call.update", "call": call_public(call)}
+    send(org_group(call.organization_id), message)
+    if call.agent_id:
+        send(agent_group(call.agent_id), message)

@@ -1,0 +1,58 @@
+"""Validates the Stream JSON a customer's answer webhook returns (PROVIDERS.md decision 6)."""
+
+import json
+
+CODEC_RATES = {
+    "PCMA": (8000,),
+    "PCMU": (8000,),
+    "L16": (8000, 16000, 24000, 32000, 44100, 48000),
+}
+DIRECTIONS = ("BOTH", "INBOUND", "OUTBOUND")
+
+
+class InvalidStream(ValueError):
+    pass
+
+
+def _bool(stream, name, default):
+    value = stream.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidStream(f"stream.{name} must be true or false.")
+    return value
+
+
+def parse_stream(body):
+    """Parse an answer webhook's body into a complete Stream JSON with defaults filled in."""
+    try:
+        document = json.loads(body)
+    except (TypeError, ValueError) as exc:
+        raise InvalidStream("The answer webhook did not return JSON.") from exc
+    stream = document.get("stream") if isinstance(document, dict) else None
+    if not isinstance(stream, dict):
+        raise InvalidStream('The answer webhook must return {"stream": {...}}.')
+
+    url = stream.get("url")
+    if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
+        raise InvalidStream("stream.url must be a ws:// or wss:// URL.")
+    codec = stream.get("codec", "PCMA")
+    if codec not in CODEC_RATES:
+        raise InvalidStream("stream.codec must be PCMA, PCMU or L16.")
+    sample_rate = stream.get("sample_rate", 8000)
+    if type(sample_rate) is not int or sample_rate not in CODEC_RATES[codec]:
+        allowed = ", ".join(str(rate) for rate in CODEC_RATES[codec])
+        raise InvalidStream(f"stream.sample_rate for {codec} must be one of {allowed}.")
+    direction = stream.get("direction", "BOTH")
+    if direction not in DIRECTIONS:
+        raise InvalidStream("stream.direction must be BOTH, INBOUND or OUTBOUND.")
+    stream_timeout = stream.get("stream_timeout", 86400)
+    if type(stream_timeout) is not int or not 1 <= stream_timeout <= 86400:
+        raise InvalidStream("stream.stream_timeout must be 1-86400 seconds.")
+    return {
+        "url": url,
+        "codec": codec,
+        "sample_rate": sample_rate,
+        "direction": direction,
+        "bidirectional": _bool(stream, "bidirectional", True),
+        "stream_timeout": stream_timeout,
+        "keep_call_alive": _bool(stream, "keep_call_alive", True),
+    }
