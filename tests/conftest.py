@@ -1,0 +1,175 @@
+"""Shared fixtures: an organization with a key, an app and a linked number; a real webhook
+receiver on loopback; and a runner for the background task queue."""
+
+import json
+import threading
+import time
+from datetime import timedelta
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+from rest_framework.test import APIClient
+
+from agents.auth import organization_api_key_create
+from agents.models import Organization
+from calls import services
+from calls.models import LinkedNumber
+
+STREAM_JSON = {"stream": {"url": "wss://media.example.com/ws", "codec": "PCMA", "sample_rate": 8000}}
+
+
+@pytest.fixture(autouse=True)
+def _embedded_settings(settings):
+    settings.ALLOW_PRIVATE_WEBHOOK_URLS = True
+    settings.SANDBOX_RING_SECONDS = 0
+    settings.SANDBOX_TALK_SECONDS = 0.2
+
+
+@dataclass
+class Tenant:
+    organization: Organization
+    api_key: str
+    app: object
+    from_number: str
+    api: APIClient
+
+
+def make_tenant(name, number_suffix):
+    organization = Organization.objects.create(name=name)
+    _, raw_key = organization_api_key_create(organization=organization, name="test")
+    app = services.app_create(
+        organization=organization, name=f"{name} app", answer_url="https://customer.example.com/answer"
+    )
+    from_number = f"+9180000{number_suffix:05d}"
+    LinkedNumber.objects.create(organization=organization, number=from_number)
+    services.number_link(app=app, number=from_number)
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=raw_key)
+    return Tenant(organization, raw_key, app, from_number, client)
+
+
+@pytest.fixture
+def tenant(db):
+    return make_tenant("Acme", 1)
+
+
+@pytest.fixture
+def other_tenant(db):
+    return make_tenant("Globex", 2)
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict
+    body: dict
+    raw: bytes
+
+
+@dataclass
+class WebhookServer:
+    """A customer's webhook server: records every request and answers as told per path."""
+
+    base_url: str
+    received: list = field(default_factory=list)
+    # path -> (status, body bytes or dict, delay seconds)
+    responses: dict = field(default_factory=dict)
+
+    def url(self, path):
+        return f"{self.base_url}{path}"
+
+    def paths(self):
+        return [request.path for request in self.received]
+
+    def wait_for(self, count, timeout=10):
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.received
+
+
+@pytest.fixture
+def webhook_server():
+    received = []
+    server_state = WebhookServer(base_url="", received=received)
+
+    class Handler(BaseHTTPRequestHandler):
+        def _handle(self):
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else dict(parse_qsl(parts.query))
+            received.append(Received(self.command, parts.path, dict(self.headers), body, raw))
+            default = (200, STREAM_JSON if parts.path.endswith("answer") else {"ok": True}, 0)
+            status, reply, delay = server_state.responses.get(parts.path, default)
+            if delay:
+                time.sleep(delay)
+            payload = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        do_GET = do_POST = _handle
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server_state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server_state
+    server.shutdown()
+    server.server_close()
+
+
+def _run_one_due_task():
+    result = DBTaskResult.objects.ready().order_by("run_after", "enqueued_at").first()
+    if result is None:
+        return False
+    result.claim("tests")
+    task_result = result.task_result
+    try:
+        result.task.call(*task_result.args, **task_result.kwargs)
+    except Exception as exc:
+        result.set_failed(exc)
+        raise
+    result.set_successful(None)
+    return True
+
+
+@pytest.fixture
+def run_tasks():
+    """Run queued background tasks in this thread, as the worker would.
+
+    With `wait` it also waits (up to that many seconds) for tasks scheduled a little later.
+    """
+
+    def run(wait=0.0, limit=500):
+        ran = 0
+        deadline = time.monotonic() + wait
+        while ran < limit:
+            if _run_one_due_task():
+                ran += 1
+                continue
+            remaining = deadline - time.monotonic()
+            due_soon = DBTaskResult.objects.filter(
+                status="READY", run_after__lte=timezone.now() + timedelta(seconds=max(remaining, 0))
+            ).exists()
+            if not due_soon or remaining <= 0:
+                break
+            time.sleep(0.02)
+        return ran
+
+    return run
