@@ -61,6 +61,12 @@ class SfvopiApp(models.Model):
     webhook_secret = models.CharField(max_length=64, default=new_webhook_secret)
     # Superfone sends ring and hangup once; retrying them is an opt-in.
     retry_webhooks = models.BooleanField(default=False)
+    # Passed to carriers that support them (Vobiz; DIDforSale takes send_digits).
+    caller_name = models.CharField(max_length=50, blank=True)
+    send_digits = models.CharField(max_length=64, blank=True, help_text="DTMF sent once the call connects")
+    machine_detection = models.CharField(
+        max_length=8, blank=True, choices=[("true", "Detect"), ("hangup", "Detect and hang up on machines")]
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(null=True, blank=True)
@@ -113,6 +119,8 @@ class CarrierAccount(models.Model):
     is_default = models.BooleanField(default=True)
     # Part of every callback URL we hand the carrier, so a callback proves it came from one.
     callback_token = models.CharField(max_length=64, default=new_callback_token, editable=False)
+    # The calls-per-second throttle: the earliest moment the next call may leave.
+    next_placement_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -124,6 +132,17 @@ class CarrierAccount(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.get_kind_display()})"
+
+
+class CallbackNonce(models.Model):
+    """A signature nonce a carrier callback used; seeing it again means a replay."""
+
+    account = models.ForeignKey(CarrierAccount, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "nonce"], name="one_use_per_callback_nonce")]
 
 
 class CallStatus(models.TextChoices):
