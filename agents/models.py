@@ -66,3 +66,19 @@ class ClickToCallNotification(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.customer_number} for {self.agent}"
+
+
+class ConsoleConnection(models.Model):
+    """One open console tab of an agent: a row per WebSocket, so every process can see who is listening.
+
+    Tabs send a heartbeat that moves `seen_at`; a row whose process died without closing it
+    stops counting once `seen_at` is older than agents.selectors.PRESENCE_WINDOW.
+    """
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="console_connections")
+    channel_name = models.CharField(max_length=200, unique=True)
+    connected_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.agent} on {self.channel_name}"

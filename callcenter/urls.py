@@ -4,4 +4,5 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("superfone/sfvopi/", include("calls.api.sfvopi_urls")),
+    path("", include("agents.urls")),
 ]

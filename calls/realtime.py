@@ -69,3 +69,21 @@ def call_changed(call_id):
     send(org_group(call.organization_id), message)
     if call.agent_id:
         send(agent_group(call.agent_id), message)
+
+
+def agent_notification(agent_id, notification):
+    """Push a click-to-call notification to the agent's console tabs. False when it could not be sent."""
+    return send(agent_group(agent_id), {"type": "agent.notification", "notification": notification})
+
+
+async def join(channel_name, groups):
+    """Subscribe a connected socket to `groups` (consumers call this from their event loop)."""
+    layer = get_channel_layer()
+    for group in groups:
+        await layer.group_add(group, channel_name)
+
+
+async def leave(channel_name, groups):
+    layer = get_channel_layer()
+    for group in groups:
+        await layer.group_discard(group, channel_name)

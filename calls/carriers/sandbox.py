@@ -9,6 +9,20 @@ What happens to a call depends on the last digit of the number dialled:
 
 Each step is a scheduled task that reports to the lifecycle exactly as a carrier's
 callback would, with source "sandbox".
+
+Bridged (click-to-call) calls have two legs but are one Call, so the legs map onto its
+statuses like this:
+
+    queued       nothing dialled yet
+    ringing      the agent's phone rings, and stays so while the customer's phone rings
+                 (the ring timeout covers both legs, from the first ring)
+    answered     the customer picked up ...
+    in_progress  ... and the two legs are bridged, straight after
+    final        busy / failed / no_answer describe the customer's leg; completed once
+                 either side hangs up after the bridge
+
+The agent's leg always answers after SANDBOX_RING_SECONDS; the customer's leg then follows
+the last-digit rules above.
 """
 
 import uuid
@@ -53,6 +67,25 @@ def sandbox_step(call_id, step):
             sandbox_step.using(run_after=_later(settings.SANDBOX_TALK_SECONDS)).enqueue(call_id, "callee_hangup")
     elif step == "callee_hangup":
         lifecycle.transition(call_id, CallStatus.COMPLETED, source="sandbox", payload=report, hangup_cause="16")
+    elif step == "agent_dial":
+        report = {**report, "leg": "agent", "agent": call.agent.number if call.agent_id else None}
+        lifecycle.transition(call_id, CallStatus.RINGING, source="sandbox", payload=report)
+        sandbox_step.using(run_after=_later(settings.SANDBOX_RING_SECONDS)).enqueue(call_id, "customer_dial")
+    elif step == "customer_dial":
+        # The agent picked up; only now is the customer dialled.
+        report = {**report, "leg": "customer"}
+        if digit == UNREACHABLE:
+            lifecycle.transition(call_id, CallStatus.FAILED, source="sandbox", payload=report, hangup_cause="41")
+        elif digit == BUSY:
+            lifecycle.transition(call_id, CallStatus.BUSY, source="sandbox", payload=report, hangup_cause="17")
+        elif digit != NEVER_ANSWERS:
+            sandbox_step.using(run_after=_later(settings.SANDBOX_RING_SECONDS)).enqueue(call_id, "customer_answer")
+    elif step == "customer_answer":
+        report = {**report, "leg": "customer"}
+        lifecycle.transition(call_id, CallStatus.ANSWERED, source="sandbox", payload=report)
+        lifecycle.transition(call_id, CallStatus.IN_PROGRESS, source="sandbox", payload={**report, "bridged": True})
+        if digit != STAYS_ON:
+            sandbox_step.using(run_after=_later(settings.SANDBOX_TALK_SECONDS)).enqueue(call_id, "callee_hangup")
 
 
 class SandboxCarrier(Carrier):
@@ -60,6 +93,10 @@ class SandboxCarrier(Carrier):
 
     def place(self, call):
         sandbox_step.enqueue(call.pk, "dial")
+        return f"sbx-{uuid.uuid4()}"
+
+    def place_bridged(self, call):
+        sandbox_step.enqueue(call.pk, "agent_dial")
         return f"sbx-{uuid.uuid4()}"
 
     def hang_up(self, call):

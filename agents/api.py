@@ -1,0 +1,112 @@
+"""Superfone's Click-to-Call API (seed 001, PROVIDERS.md 1.9).
+
+`GET /superfone/api/customer/click-2-call?customer_number=&user_number=&call_action=START|END`
+with `X-API-Key`. Success is `{"data": {"notificationID", "sentSuccess"}, "message": "success"}`;
+every error leaves through `click_to_call_exception_handler` as `{"message": ...}`.
+"""
+
+import logging
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agents import selectors, services
+from agents.auth import api_key_lookup
+from agents.models import ClickToCallNotification
+from calls.errors import ServiceError
+from calls.phone import InvalidPhoneNumber, to_e164
+
+logger = logging.getLogger(__name__)
+
+UNAUTHORIZED = "Unauthorized"
+INVALID_REQUEST = "Invalid request"
+USER_NOT_FOUND = "User not found"
+
+
+class InvalidRequest(Exception):
+    def __init__(self, errors):
+        super().__init__(INVALID_REQUEST)
+        self.errors = errors
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        key = api_key_lookup(request.headers.get("X-API-Key"))
+        if key is None:
+            raise exceptions.AuthenticationFailed(UNAUTHORIZED)
+        return (None, key)
+
+    def authenticate_header(self, request):
+        return "X-API-Key"
+
+
+def click_to_call_exception_handler(exc, context):
+    if isinstance(exc, InvalidRequest):
+        return Response({"message": INVALID_REQUEST, "errors": exc.errors}, status=400)
+    if isinstance(exc, ServiceError):
+        return Response({"message": exc.message}, status=exc.status)
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        return Response({"message": UNAUTHORIZED}, status=401, headers={"WWW-Authenticate": "X-API-Key"})
+    if isinstance(exc, exceptions.APIException):
+        return Response({"message": str(exc.detail)}, status=exc.status_code)
+    logger.exception("click-to-call failed")
+    return Response({"message": "Internal server error"}, status=500)
+
+
+def _parse(query):
+    errors = {}
+    numbers = {}
+    for name in ("customer_number", "user_number"):
+        try:
+            numbers[name] = to_e164(query.get(name), strict=True)
+        except InvalidPhoneNumber as exc:
+            errors[name] = [str(exc)]
+    action = (query.get("call_action") or ClickToCallNotification.Action.START).upper()
+    if action not in ClickToCallNotification.Action.values:
+        errors["call_action"] = ["call_action must be START or END."]
+    if errors:
+        raise InvalidRequest(errors)
+    return numbers["customer_number"], numbers["user_number"], action
+
+
+class ClickToCallView(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = []
+
+    def get_exception_handler(self):
+        return click_to_call_exception_handler
+
+    @extend_schema(
+        tags=["Click-to-call"],
+        summary="Start or end a call between a team member and a customer",
+        parameters=[
+            OpenApiParameter("customer_number", str, required=True, description="E.164, e.g. +918000000001"),
+            OpenApiParameter("user_number", str, required=True, description="The agent's number, E.164"),
+            OpenApiParameter("call_action", str, enum=["START", "END"], description="Default START"),
+        ],
+        responses=inline_serializer(
+            name="ClickToCallEnvelope",
+            fields={
+                "data": inline_serializer(
+                    name="ClickToCallResult",
+                    fields={"notificationID": serializers.IntegerField(), "sentSuccess": serializers.BooleanField()},
+                ),
+                "message": serializers.CharField(default="success"),
+            },
+        ),
+    )
+    def get(self, request):
+        customer_number, user_number, action = _parse(request.query_params)
+        agent = selectors.agent_by_number(organization=request.auth.organization, number=user_number)
+        if agent is None:
+            raise ServiceError(USER_NOT_FOUND, status=404, code="user_not_found")
+        notification = services.click_to_call_request(agent=agent, action=action, customer_number=customer_number)
+        return Response(
+            {
+                "data": {"notificationID": notification.pk, "sentSuccess": notification.sent_success},
+                "message": "success",
+            }
+        )

@@ -1,0 +1,100 @@
+"""WebSocket consumers: an agent's console and a supervisor's wallboard.
+
+Both authenticate by the Django session (AuthMiddlewareStack in callcenter/asgi.py) and
+only forward what calls/realtime.py sends to their groups. Anything missed while a socket
+was down is re-read from the JSON endpoints, so the browser re-syncs after reconnecting.
+"""
+
+import asyncio
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from agents import selectors, services
+from calls import realtime
+
+# Close codes the browser can tell apart from network failures (4000-4999 are ours).
+NOT_LOGGED_IN = 4401
+NOT_ALLOWED = 4403
+
+
+class _LiveConsumer(AsyncJsonWebsocketConsumer):
+    groups_joined = ()
+
+    async def connect(self):
+        # Pushes from worker threads of this process reach the in-memory layer through this loop.
+        realtime.bind_loop(asyncio.get_running_loop())
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=NOT_LOGGED_IN)
+            return
+        groups = await database_sync_to_async(self.groups_for)(user)
+        if not groups:
+            await self.close(code=NOT_ALLOWED)
+            return
+        await realtime.join(self.channel_name, groups)
+        self.groups_joined = groups
+        await self.accept()
+        await self.opened()
+
+    async def disconnect(self, code):
+        if self.groups_joined:
+            await realtime.leave(self.channel_name, self.groups_joined)
+            await self.closed()
+
+    async def opened(self):
+        pass
+
+    async def closed(self):
+        pass
+
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.heard()
+            await self.send_json({"type": "pong"})
+
+    async def heard(self):
+        pass
+
+    async def call_update(self, message):
+        await self.send_json({"type": "call.update", "call": message["call"]})
+
+
+class ConsoleConsumer(_LiveConsumer):
+    """An agent's console tab: the agent's calls and click-to-call notifications.
+
+    Each open tab is a ConsoleConnection row while it lives, which is how a click-to-call
+    request served by any process knows whether someone is listening.
+    """
+
+    agent = None
+
+    def groups_for(self, user):
+        self.agent = selectors.agent_for_user(user)
+        if self.agent is None:
+            return []
+        return [realtime.agent_group(self.agent.pk)]
+
+    async def opened(self):
+        await database_sync_to_async(services.console_connection_open)(
+            agent=self.agent, channel_name=self.channel_name
+        )
+
+    async def closed(self):
+        await database_sync_to_async(services.console_connection_close)(channel_name=self.channel_name)
+
+    async def heard(self):
+        await database_sync_to_async(services.console_connection_seen)(channel_name=self.channel_name)
+
+    async def agent_notification(self, message):
+        await self.send_json({"type": "agent.notification", "notification": message["notification"]})
+
+
+class WallboardConsumer(_LiveConsumer):
+    """A supervisor's wallboard: every call of the organization."""
+
+    def groups_for(self, user):
+        organization = selectors.supervisor_organization(user)
+        if organization is None:
+            return []
+        return [realtime.org_group(organization.pk)]

@@ -1,0 +1,34 @@
+"""How agents and their notifications look to the console and the wallboard."""
+
+from calls.delivery import iso
+from calls.representations import call_public
+
+
+def notification_public(notification):
+    return {
+        "notificationID": notification.pk,
+        "action": notification.action,
+        "customer_number": notification.customer_number,
+        "request_uuid": notification.call.request_uuid if notification.call_id else None,
+        "created_at": iso(notification.created_at),
+    }
+
+
+def agent_public(agent):
+    return {
+        "id": agent.pk,
+        "username": agent.user.get_username(),
+        "number": agent.number,
+        "click_to_call_enabled": agent.click_to_call_enabled,
+    }
+
+
+def agent_state_public(agent):
+    """An agent on the wallboard: who, whether a console is open, and the live call if any."""
+    call = agent.live_call
+    return {
+        **agent_public(agent),
+        "online": agent.online,
+        "state": "on_call" if call else "available",
+        "call": call_public(call) if call else None,
+    }

@@ -1,0 +1,109 @@
+"""The agent console and the supervisor wallboard: pages, and the small JSON endpoints they use.
+
+The JSON endpoints take the session login (and CSRF for POST) and answer `{"message": ...}`
+with a 4xx when they refuse. They call the same services as the click-to-call API.
+"""
+
+import json
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from agents import selectors, services
+from agents.representations import agent_public, agent_state_public
+from calls.delivery import iso
+from calls.errors import ServiceError
+from calls.phone import InvalidPhoneNumber, to_e164
+from calls.representations import call_public
+
+
+def _json_error(message, status):
+    return JsonResponse({"message": message}, status=status)
+
+
+def _json_view(who):
+    """Log-in and role checks for a JSON endpoint; ServiceErrors become `{"message"}` replies.
+
+    `who(user)` returns what the view acts as (an agent, an organization), or None to refuse.
+    """
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return _json_error("Log in first", 401)
+            actor = who(request.user)
+            if actor is None:
+                return _json_error("This login may not use this page", 403)
+            try:
+                return JsonResponse(view(request, actor, *args, **kwargs))
+            except ServiceError as exc:
+                return _json_error(exc.message, exc.status)
+
+        return wrapper
+
+    return decorate
+
+
+def _page(who, template):
+    @login_required
+    def page(request):
+        actor = who(request.user)
+        if actor is None:
+            raise PermissionDenied("This login may not use this page")
+        return render(request, template, {"actor": actor})
+
+    return page
+
+
+console = _page(selectors.agent_for_user, "agents/console.html")
+wallboard = _page(selectors.supervisor_organization, "agents/wallboard.html")
+
+
+@require_GET
+@_json_view(selectors.agent_for_user)
+def console_state(request, agent):
+    current = selectors.agent_current_call(agent=agent)
+    return {
+        "now": iso(timezone.now()),
+        "agent": agent_public(agent),
+        "current": call_public(current) if current else None,
+        "recent": [call_public(call) for call in selectors.agent_recent_calls(agent=agent)],
+    }
+
+
+@require_POST
+@_json_view(selectors.agent_for_user)
+def console_start(request, agent):
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise ServiceError("Send JSON with a customer_number") from None
+    try:
+        customer_number = to_e164(body.get("customer_number") if isinstance(body, dict) else None)
+    except InvalidPhoneNumber as exc:
+        raise ServiceError(f"Invalid number: {exc}") from None
+    call = services.agent_click_to_call(agent=agent, customer_number=customer_number)
+    return {"call": call_public(call)}
+
+
+@require_POST
+@_json_view(selectors.agent_for_user)
+def console_end(request, agent):
+    return {"call": call_public(services.agent_click_to_call_end(agent=agent))}
+
+
+@require_GET
+@_json_view(selectors.supervisor_organization)
+def wallboard_state(request, organization):
+    return {
+        "now": iso(timezone.now()),
+        "organization": organization.name,
+        "agents": [agent_state_public(agent) for agent in selectors.organization_agents(organization=organization)],
+        "calls": [call_public(call) for call in selectors.organization_live_calls(organization=organization)],
+    }
