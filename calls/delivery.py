@@ -14,6 +14,7 @@ import logging
 import random
 import time
 from datetime import UTC, timedelta
+from urllib.parse import urlsplit
 
 import requests
 from django.db import transaction
@@ -38,8 +39,30 @@ RETRY_BASE_SECONDS = 5
 LEASE_MARGIN_SECONDS = 10
 RESPONSE_KEEP_CHARS = 2000
 
+
+
+class _PinnedAddressAdapter(requests.adapters.HTTPAdapter):
+    """Connects to the address the URL guard checked, not to whatever DNS says a moment later.
+
+    The URL keeps its host name, so the Host header, TLS SNI and certificate checks still
+    use the name; only the TCP connection goes to the pinned address.
+    """
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        pinned = getattr(request, "pinned_address", None)
+        if pinned:
+            if host_params["scheme"] == "https":
+                pool_kwargs["server_hostname"] = host_params["host"]
+                pool_kwargs["assert_hostname"] = host_params["host"]
+            host_params["host"] = pinned
+        return host_params, pool_kwargs
+
+
 _session = requests.Session()
 _session.headers["User-Agent"] = "callcenter-webhooks/1.0"
+_session.mount("http://", _PinnedAddressAdapter())
+_session.mount("https://", _PinnedAddressAdapter())
 
 
 def iso(moment):
@@ -144,7 +167,7 @@ def _claim(delivery_id):
 def _send(delivery):
     """One HTTP attempt. Returns (status code or None, body text, error text)."""
     try:
-        urlguard.resolve_public_addresses(delivery.url)
+        addresses = urlguard.resolve_public_addresses(delivery.url)
     except urlguard.UnsafeURL as exc:
         return None, "", f"refused: {exc}"
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
@@ -161,14 +184,13 @@ def _send(delivery):
     if secret:
         headers["webhook-signature"] = sign(secret, delivery.webhook_id, timestamp, signed_body)
     try:
-        response = _session.request(
-            delivery.method,
-            delivery.url,
-            headers=headers,
-            timeout=(3.05, TIMEOUTS[delivery.kind]),
-            allow_redirects=False,
-            **request,
+        prepared = _session.prepare_request(
+            requests.Request(delivery.method, delivery.url, headers=headers, **request)
         )
+        prepared.pinned_address = addresses[0]
+        # The connection goes to the pinned address; the request still names the host.
+        prepared.headers["Host"] = urlsplit(delivery.url).netloc
+        response = _session.send(prepared, timeout=(3.05, TIMEOUTS[delivery.kind]), allow_redirects=False)
     except requests.RequestException as exc:
         return None, "", f"{type(exc).__name__}: {exc}"[:RESPONSE_KEEP_CHARS]
     return response.status_code, response.text[:RESPONSE_KEEP_CHARS], ""
