@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
@@ -24,6 +25,8 @@ STREAM_JSON = {"stream": {"url": "wss://media.example.com/ws", "codec": "PCMA", 
 
 @pytest.fixture(autouse=True)
 def _embedded_settings(settings):
+    # Rate-limit windows live in the cache; each test starts with a fresh allowance.
+    cache.clear()
     settings.ALLOW_PRIVATE_WEBHOOK_URLS = True
     settings.SANDBOX_RING_SECONDS = 0
     settings.SANDBOX_TALK_SECONDS = 0.2

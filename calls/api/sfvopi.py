@@ -5,6 +5,7 @@ Errors leave through `sfvopi_exception_handler` in the documented {"message"} sh
 """
 
 import logging
+import math
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 
 from agents.auth import api_key_lookup
 from calls import selectors, services
+from calls.api.throttling import CallCreateThrottle
 from calls.api.serializers import (
     AppSerializer,
     AppWriteSerializer,
@@ -70,7 +72,7 @@ def sfvopi_exception_handler(exc, context):
     if isinstance(exc, Http404):
         return Response({"message": getattr(view, "not_found_message", "Not found")}, status=404)
     if isinstance(exc, exceptions.Throttled):
-        headers["Retry-After"] = str(int(exc.wait or 1))
+        headers["Retry-After"] = str(max(math.ceil(exc.wait or 1), 1))
         return Response({"message": "Too many requests, retry later"}, status=429, headers=headers)
     if isinstance(exc, exceptions.APIException):
         if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
@@ -208,6 +210,9 @@ class AppNumberDetailView(SfvopiView):
 class CallListView(SfvopiView):
     failure_message = "Failed to initiate outbound call"
     page_size_max = 100
+
+    def get_throttles(self):
+        return [CallCreateThrottle()] if self.request.method == "POST" else []
 
     @extend_schema(
         tags=["SFVoPI calls"],

@@ -150,3 +150,15 @@ def test_it_pages_the_call_list(tenant):
     assert len(first["data"]) == 2 and first["has_more"] is True
     assert len(second["data"]) == 1 and second["has_more"] is False
     assert tenant.api.get("/superfone/sfvopi/calls?page=x").status_code == 400
+
+
+def test_it_limits_how_fast_one_organization_creates_calls(tenant, other_tenant, settings):
+    settings.CALL_CREATE_RATE = "3/m"
+    statuses = [create(tenant, body(tenant)).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = create(tenant, body(tenant))
+    assert limited.json() == {"message": "Too many requests, retry later"}
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert Call.objects.filter(organization=tenant.organization).count() == 3
+    # Another organization has its own allowance.
+    assert create(other_tenant, body(other_tenant)).status_code == 200
