@@ -96,8 +96,13 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Calls one organization may create per second/minute/hour ("30/s", "600/m"), over the
+# SFVoPI, click-to-call and /api/v1 endpoints together.
+CALL_CREATE_RATE = env.str("CALL_CREATE_RATE", default="30/s")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
