@@ -7,19 +7,31 @@ from datetime import timedelta
 from django.db.models import F, Q
 from django.utils import timezone
 
+from django.conf import settings
+
+from calls.carriers import throttle
 from calls.carriers.base import Carrier, CarrierError, Report
+from calls.carriers.callapi import CallApiCarrier
+from calls.carriers.didforsale import DidForSaleCarrier
 from calls.carriers.sandbox import SandboxCarrier
+from calls.carriers.superfone import SuperfoneCarrier
+from calls.carriers.vobiz import VobizCarrier
 from calls.models import FINAL_STATUSES, Call, CallStatus, CarrierKind
 
-__all__ = ["Carrier", "CarrierError", "Report", "for_call", "place", "hang_up"]
+__all__ = ["Carrier", "CarrierError", "Report", "for_account", "for_call", "place", "hang_up"]
 
 logger = logging.getLogger(__name__)
 
 CARRIERS = {
     CarrierKind.SANDBOX: SandboxCarrier,
+    CarrierKind.VOBIZ: VobizCarrier,
+    CarrierKind.CALLAPI: CallApiCarrier,
+    CarrierKind.DIDFORSALE: DidForSaleCarrier,
+    CarrierKind.SUPERFONE: SuperfoneCarrier,
 }
 PLACE_LEASE_SECONDS = 60
 MAX_PLACE_ATTEMPTS = 5
+MAX_RETRY_SECONDS = 60
 
 
 def for_account(kind, account):
@@ -40,13 +52,34 @@ def _claim_for_placing(call_id):
     )
 
 
+def _retry_delay(exc, attempts):
+    """Exponential backoff with jitter; a carrier's Retry-After is honoured, plus a little jitter."""
+    if exc.retry_after is not None:
+        return exc.retry_after + random.uniform(0, settings.CARRIER_RETRY_BASE_SECONDS)
+    ceiling = min(settings.CARRIER_RETRY_BASE_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS)
+    return random.uniform(ceiling / 2, ceiling)
+
+
 def place(call_id):
-    """Hand a queued call to its carrier. Retryable carrier errors are tried again with backoff."""
+    """Hand a queued call to its carrier. Retryable carrier errors are tried again with backoff.
+
+    A call over its account's calls-per-second or concurrency limit stays queued and is
+    tried again when a slot is due (see throttle.py).
+    """
     from calls import lifecycle, tasks
 
-    if not _claim_for_placing(call_id):
+    call = Call.objects.filter(pk=call_id, status=CallStatus.QUEUED, carrier_call_id="").first()
+    if call is None:
         return
-    call = Call.objects.select_related("carrier_account", "agent").get(pk=call_id)
+    if call.carrier_account_id:
+        admission = throttle.admit(call, claim=lambda: _claim_for_placing(call_id))
+        if not admission.claimed:
+            if admission.wait:
+                tasks.place_call.using(run_after=timezone.now() + timedelta(seconds=admission.wait)).enqueue(call_id)
+            return
+    elif not _claim_for_placing(call_id):
+        return
+    call = Call.objects.select_related("carrier_account", "agent", "app").get(pk=call_id)
     carrier = for_call(call)
     try:
         if call.kind == Call.Kind.CLICK_TO_CALL:
@@ -56,7 +89,7 @@ def place(call_id):
     except CarrierError as exc:
         Call.objects.filter(pk=call_id).update(carrier_error=str(exc)[:2000], placing_until=None)
         if exc.retryable and call.carrier_attempts < MAX_PLACE_ATTEMPTS:
-            delay = exc.retry_after or min(2**call.carrier_attempts, 60) * random.uniform(0.5, 1.0)
+            delay = _retry_delay(exc, call.carrier_attempts)
             tasks.place_call.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(call_id)
         else:
             lifecycle.transition(call_id, CallStatus.FAILED, source=call.carrier, note=f"carrier: {exc}"[:200])

@@ -1,8 +1,37 @@
-"""The one interface every carrier implements."""
+"""The one interface every carrier implements, and what carrier modules share."""
 
+import email.utils
+import time
 from dataclasses import dataclass, field
+from xml.etree import ElementTree
 
-from calls.models import CallStatus
+import requests
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import reverse
+
+from calls import delivery, lifecycle
+from calls.models import Call, CallStatus
+
+# (connect, read) seconds for every request to a carrier.
+TIMEOUT = (3.05, 10)
+ERROR_EXCERPT_CHARS = 300
+
+# Q.850 causes by the names Plivo-family carriers report (PROVIDERS.md decision 8).
+Q850_BY_NAME = {
+    "UNALLOCATED_NUMBER": "1",
+    "NO_ROUTE_DESTINATION": "3",
+    "NORMAL_CLEARING": "16",
+    "USER_BUSY": "17",
+    "NO_USER_RESPONSE": "18",
+    "NO_ANSWER": "19",
+    "SUBSCRIBER_ABSENT": "20",
+    "CALL_REJECTED": "21",
+    "INVALID_NUMBER_FORMAT": "28",
+    "NORMAL_UNSPECIFIED": "31",
+    "NORMAL_TEMPORARY_FAILURE": "41",
+    "ORIGINATOR_CANCEL": "16",
+}
 
 
 class CarrierError(Exception):
@@ -24,13 +53,36 @@ class Report:
     duration: int | None = None
     hangup_cause: str = ""
     payload: dict = field(default_factory=dict)
+    note: str = ""
 
 
 class Carrier:
     kind = ""
+    # The callback events (the last part of a callback URL) this carrier uses, and those
+    # among them that ask us for call-control instructions rather than report progress.
+    events = frozenset()
+    control_events = frozenset()
 
     def __init__(self, account=None):
         self.account = account
+
+    @property
+    def credentials(self):
+        return self.account.credentials if self.account else {}
+
+    def credential(self, name):
+        value = self.credentials.get(name)
+        if not value:
+            raise CarrierError(f"The {self.kind} carrier account has no {name!r} credential.")
+        return str(value)
+
+    def endpoint(self, path):
+        if not self.account or not self.account.base_url:
+            raise CarrierError(f"The {self.kind} carrier account has no base URL.")
+        return self.account.base_url.rstrip("/") + path
+
+    def callback_url(self, call, event):
+        return callback_url(self.kind, self.account.callback_token, call.request_uuid, event)
 
     def place(self, call):
         """Ask the carrier to dial `call.to_number`; return the carrier's id for the call."""
@@ -47,10 +99,156 @@ class Carrier:
         """True when a callback really comes from this carrier account."""
         raise NotImplementedError
 
-    def reports(self, request):
-        """Turn a callback into lifecycle reports (a list of Report)."""
+    def reports(self, request, call):
+        """Turn a callback about `call` into lifecycle reports (a list of Report)."""
         raise NotImplementedError
 
     def call_control(self, request, call):
         """Answer the carrier's request for call-control instructions (XML) for `call`."""
         raise NotImplementedError
+
+
+def callback_url(kind, token, request_uuid, event):
+    """The URL a carrier calls back on, built from PUBLIC_BASE_URL and never from a request's Host."""
+    path = reverse(
+        "carrier-callback", kwargs={"kind": kind, "token": token, "request_uuid": request_uuid, "event": event}
+    )
+    return settings.PUBLIC_BASE_URL + path
+
+
+def callback_params(request):
+    """A callback's fields: the form body of a POST, else the query string."""
+    return request.POST if request.method == "POST" else request.GET
+
+
+def q850(cause):
+    """A carrier's hangup cause as a Q.850 code string, or "" when it has no Q.850 meaning."""
+    text = str(cause or "").strip()
+    if text.isdigit() and 0 < int(text) < 128:
+        return str(int(text))
+    return Q850_BY_NAME.get(text.upper(), "")
+
+
+def as_int(value):
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def send(session, method, url, *, carrier, **kwargs):
+    """One request to a carrier. Timeouts, connection errors, 429 and 5xx raise a retryable CarrierError.
+
+    Error messages carry the status and the start of the body, never the URL or headers
+    (they hold account ids and tokens).
+    """
+    try:
+        response = session.request(method, url, timeout=TIMEOUT, allow_redirects=False, **kwargs)
+    except requests.Timeout:
+        raise CarrierError(f"{carrier}: no response within {TIMEOUT[1]} s", retryable=True) from None
+    except requests.RequestException as exc:
+        raise CarrierError(f"{carrier}: cannot connect ({type(exc).__name__})", retryable=True) from None
+    if response.status_code < 400:
+        return response
+    message = f"{carrier}: HTTP {response.status_code}: {response.text[:ERROR_EXCERPT_CHARS]}".strip()
+    if response.status_code == 429 or response.status_code >= 500:
+        raise CarrierError(message, retryable=True, retry_after=_retry_after(response))
+    raise CarrierError(message)
+
+
+def _retry_after(response):
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(moment.timestamp() - time.time(), 0.0)
+
+
+# How long a call-control request waits when another worker is already asking the customer.
+ANSWER_WAIT_SECONDS = 25
+ENDED_BY_NAME = {
+    "completed": CallStatus.COMPLETED,
+    "busy": CallStatus.BUSY,
+    "failed": CallStatus.FAILED,
+    "no-answer": CallStatus.NO_ANSWER,
+    "no_answer": CallStatus.NO_ANSWER,
+    "timeout": CallStatus.NO_ANSWER,
+    "canceled": CallStatus.CANCELED,
+    "cancel": CallStatus.CANCELED,
+}
+
+
+STATUS_BY_CAUSE = {"17": CallStatus.BUSY, "21": CallStatus.BUSY, "18": CallStatus.NO_ANSWER,
+                   "19": CallStatus.NO_ANSWER, "16": CallStatus.NO_ANSWER}
+
+
+def ended(status_name, call, duration=None, cause=""):
+    """The final status a carrier's end-of-call status name means for `call`, or None if unknown.
+
+    "completed" for a call nobody answered (not on our side, no billed seconds) did not
+    complete: the Q.850 cause tells busy from rang out, and anything else failed.
+    """
+    status = ENDED_BY_NAME.get(str(status_name or "").strip().lower())
+    if status == CallStatus.COMPLETED and call.answered_at is None and not duration:
+        return STATUS_BY_CAUSE.get(cause, CallStatus.FAILED if cause else CallStatus.NO_ANSWER)
+    return status
+
+
+def bridged(payload, carrier_call_id=""):
+    """The customer picked up a click-to-call call: answered, and the two legs are bridged."""
+    return [
+        Report(CallStatus.ANSWERED, carrier_call_id=carrier_call_id, payload=payload),
+        Report(CallStatus.IN_PROGRESS, carrier_call_id=carrier_call_id, payload={**payload, "bridged": True}),
+    ]
+
+
+def apply(call, reports, *, source):
+    for report in reports:
+        lifecycle.transition(
+            call.pk,
+            report.status,
+            source=source,
+            payload=report.payload,
+            hangup_cause=report.hangup_cause,
+            duration=report.duration,
+            sequence=report.sequence,
+            carrier_call_id=report.carrier_call_id,
+            note=report.note,
+        )
+
+
+def answer_and_resolve(call, *, source, payload, carrier_call_id=""):
+    """The callee answered an SFVoPI call: record it and ask the customer for Stream JSON now.
+
+    Returns the Stream JSON, or None when the customer gave none (the call has then failed).
+    """
+    lifecycle.transition(
+        call.pk, CallStatus.ANSWERED, source=source, payload=payload, carrier_call_id=carrier_call_id
+    )
+    stream = delivery.resolve_answer(call.pk)
+    deadline = time.monotonic() + ANSWER_WAIT_SECONDS
+    # None can also mean a background worker holds the answer webhook: wait for its verdict.
+    while stream is None and time.monotonic() < deadline:
+        current = Call.objects.only("status", "stream").get(pk=call.pk)
+        if current.status == CallStatus.IN_PROGRESS:
+            return current.stream
+        if current.status != CallStatus.ANSWERED:
+            return None
+        time.sleep(0.1)
+    return stream
+
+
+def xml_response(root):
+    """Render an ElementTree element as the XML body carriers expect."""
+    body = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+    return HttpResponse(body, content_type="application/xml")
+
+
+def digits(number):
+    """E.164 without the plus, as Vobiz and DIDforSale write numbers."""
+    return number.removeprefix("+")
