@@ -154,3 +154,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django_tasks": {"level": "WARNING"}, "django_tasks_db": {"level": "WARNING"}},
 }
+
+# Real carriers: the first retry of a failed placement waits about this long, doubling after.
+CARRIER_RETRY_BASE_SECONDS = env.float("CARRIER_RETRY_BASE_SECONDS", default=2.0)
