@@ -1,7 +1,10 @@
 """Reads, always scoped to one organization: another organization's ids simply are not found."""
 
+from django.db.models import OuterRef, Subquery
+
+from agents.models import Agent
 from calls.errors import ServiceError
-from calls.models import Call, LinkedNumber, SfvopiApp
+from calls.models import LIVE_STATUSES, Call, LinkedNumber, SfvopiApp, WebhookDelivery
 
 
 def app_list(*, organization):
@@ -28,3 +31,82 @@ def call_get(*, organization, request_uuid):
     if call is None:
         raise ServiceError("Call not found", status=404, code="call_not_found")
     return call
+
+
+def number_list(*, organization):
+    return LinkedNumber.objects.filter(organization=organization).select_related("app").order_by("number")
+
+
+def number_get(*, organization, number_id):
+    pk = _as_id(number_id)
+    linked = number_list(organization=organization).filter(pk=pk).first() if pk else None
+    if linked is None:
+        raise ServiceError("VoIP number not found", status=404, code="number_not_found")
+    return linked
+
+
+def webhook_delivery_list(*, organization):
+    return (
+        WebhookDelivery.objects.filter(organization=organization)
+        .select_related("call")
+        .order_by("-created_at", "-id")
+    )
+
+
+def webhook_delivery_get(*, organization, webhook_id):
+    delivery = WebhookDelivery.objects.filter(organization=organization, webhook_id=webhook_id).first()
+    if delivery is None:
+        raise ServiceError("Webhook delivery not found", status=404, code="webhook_delivery_not_found")
+    return delivery
+
+
+def _as_id(value):
+    """A database id from a URL, or None: ids that cannot exist are simply not found."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def agent_list(*, organization):
+    """The organization's agents, each with `live_call_uuid`: the request_uuid of its live call, if any."""
+    live = Call.objects.filter(agent=OuterRef("pk"), status__in=LIVE_STATUSES).order_by("-created_at")
+    return (
+        Agent.objects.filter(organization=organization)
+        .select_related("user")
+        .annotate(live_call_uuid=Subquery(live.values("request_uuid")[:1]))
+        .order_by("id")
+    )
+
+
+def agent_get(*, organization, agent_id):
+    pk = _as_id(agent_id)
+    agent = agent_list(organization=organization).filter(pk=pk).first() if pk else None
+    if agent is None:
+        raise ServiceError("Agent not found", status=404, code="agent_not_found")
+    return agent
+
+
+def call_search(*, organization, status=None, agent=None, app=None, from_number=None, to_number=None,
+                created_after=None, created_before=None):
+    """The organization's calls narrowed by any of the given filters (agent is an id, app an app_id)."""
+    calls = call_list(organization=organization)
+    filters = {
+        "status": status,
+        "agent_id": agent,
+        "app__app_id": app,
+        "from_number": from_number,
+        "to_number": to_number,
+        "created_at__gte": created_after,
+        "created_at__lt": created_before,
+    }
+    return calls.filter(**{lookup: value for lookup, value in filters.items() if value is not None})
+
+
+def webhook_delivery_search(*, organization, state=None, kind=None, call=None):
+    """The organization's webhook deliveries, narrowed by state, kind or the call's request_uuid."""
+    filters = {"state": state, "kind": kind, "call__request_uuid": call}
+    return webhook_delivery_list(organization=organization).filter(
+        **{lookup: value for lookup, value in filters.items() if value is not None}
+    )

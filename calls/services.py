@@ -1,9 +1,10 @@
 """Writes: every change to apps, numbers and calls goes through one of these functions."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from calls import lifecycle, tasks
+from calls.delivery import redeliver
 from calls.errors import ServiceError
 from calls.models import Call, CarrierAccount, CarrierKind, LinkedNumber, SfvopiApp
 
@@ -141,3 +142,29 @@ def call_hangup(*, call):
     return outcome.call
 
 
+def number_create(*, organization, number, app=None):
+    """Add a VoIP number (E.164) to the organization's pool, linked to `app` when given."""
+    try:
+        with transaction.atomic():
+            linked = LinkedNumber.objects.create(organization=organization, number=number)
+            return number_link(app=app, number=number) if app else linked
+    except IntegrityError:
+        # Numbers are unique across organizations: a taken one is refused, whoever holds it.
+        raise ServiceError(f"VoIP number {number} is already registered", status=409, code="number_taken") from None
+
+
+def number_delete(*, linked):
+    """Remove a number from the organization's pool; calls it placed keep their record."""
+    linked.delete()
+
+
+def webhook_delivery_redeliver(*, delivery):
+    """Send a failed (dead-letter) webhook once more."""
+    if not redeliver(delivery):
+        raise ServiceError(
+            f"Only failed deliveries can be redelivered; this one is {delivery.state}",
+            status=409,
+            code="delivery_not_failed",
+        )
+    delivery.refresh_from_db()
+    return delivery

@@ -4,6 +4,7 @@ Views only parse, call one service or selector, and render the {"data", "message
 Errors leave through `sfvopi_exception_handler` in the documented {"message"} shape.
 """
 
+import functools
 import logging
 import math
 
@@ -101,6 +102,7 @@ class SfvopiView(APIView):
         return serializer.validated_data
 
 
+@functools.cache  # one component per envelope, however many operations share it
 def _envelope_of(serializer, many=False):
     return inline_serializer(
         name=f"{serializer.__name__.removesuffix('Serializer')}{'List' if many else ''}Envelope",

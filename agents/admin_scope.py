@@ -1,0 +1,138 @@
+"""Organization scoping for Django admin.
+
+A supervisor is a staff user with a Membership: on every admin page they see, choose,
+search and create only their own organization's rows. Superusers see everything.
+Supervisors need no Django permissions or groups: the admin classes grant them what
+their role allows (`supervisor_can`), so a fresh `manage.py demo` supervisor just works.
+"""
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+
+from agents.models import Organization
+
+
+def organization_of(user):
+    """The organization a supervisor works for, or None (superusers, outsiders)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    membership = getattr(user, "membership", None)
+    return membership.organization if membership is not None else None
+
+
+def is_supervisor(user):
+    return bool(user.is_active and user.is_staff and not user.is_superuser and organization_of(user))
+
+
+def organization_lookup(model):
+    """The ORM path from `model` to its Organization, or None when it has none."""
+    if model is Organization:
+        return "pk"
+    if model is get_user_model():
+        return "membership__organization"
+    field_names = {field.name for field in model._meta.get_fields()}
+    if "organization" in field_names:
+        return "organization"
+    if "call" in field_names:
+        return "call__organization"
+    return None
+
+
+def scoped(queryset, organization):
+    lookup = organization_lookup(queryset.model)
+    if lookup is None:
+        return queryset.none()
+    return queryset.filter(**{lookup: organization})
+
+
+class OrganizationScopedAdmin(admin.ModelAdmin):
+    """Scopes querysets, foreign-key choices, search and new rows to the supervisor's organization."""
+
+    # What a supervisor may do on this page: any of "view", "add", "change", "delete".
+    supervisor_can = frozenset({"view", "add", "change", "delete"})
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        organization = organization_of(request.user)
+        if organization is None:
+            return queryset.none()
+        return scoped(queryset, organization)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if formfield is not None and not request.user.is_superuser:
+            formfield.queryset = scoped(formfield.queryset, organization_of(request.user))
+        return formfield
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return fieldsets
+        # A supervisor's rows are always their own organization's: no field to pick it.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "organization"]})
+            for name, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser and "organization" in fields:
+            fields.remove("organization")
+        return fields
+
+    def get_list_display(self, request):
+        display = list(super().get_list_display(request))
+        if not request.user.is_superuser and "organization" in display:
+            display.remove("organization")
+        return display
+
+    def get_list_filter(self, request):
+        filters = list(super().get_list_filter(request))
+        if not request.user.is_superuser and "organization" in filters:
+            filters.remove("organization")
+        return filters
+
+    def save_model(self, request, obj, form, change):
+        if not change and not request.user.is_superuser:
+            obj.organization = organization_of(request.user)
+        super().save_model(request, obj, form, change)
+
+    def _supervisor_may(self, request, what):
+        return what in self.supervisor_can and is_supervisor(request.user)
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) or is_supervisor(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or self._supervisor_may(request, "view")
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) or self._supervisor_may(request, "add")
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) or self._supervisor_may(request, "change")
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) or self._supervisor_may(request, "delete")
+
+
+class ScopedInline(admin.TabularInline):
+    """A read-only inline under a scoped parent; its rows belong to the parent's organization."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or is_supervisor(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

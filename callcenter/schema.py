@@ -1,0 +1,69 @@
+"""drf-spectacular hooks: what the OpenAPI schema covers, and how our API keys appear in it."""
+
+from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+DOCUMENTED_PREFIXES = ("/api/v1/", "/superfone/")
+
+
+def documented_endpoints(endpoints, **kwargs):
+    """The public APIs only: /api/v1 and the Superfone-compatible endpoints."""
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith(DOCUMENTED_PREFIXES)]
+
+
+def call_kinds():
+    from calls.models import Call
+
+    return Call.Kind.values
+
+
+def app_statuses():
+    from calls.models import SfvopiApp
+
+    return SfvopiApp.Status.values
+
+
+def webhook_kinds():
+    from calls.models import WebhookDelivery
+
+    return WebhookDelivery.Kind.values
+
+
+def webhook_states():
+    from calls.models import WebhookDelivery
+
+    return WebhookDelivery.State.values
+
+
+class AutoSchema(openapi.AutoSchema):
+    def get_operation_id(self):
+        # Our views are plain APIViews, so spectacular cannot tell a list from a retrieve:
+        # a GET whose path ends in a parameter reads one object, any other GET a list.
+        operation_id = super().get_operation_id()
+        if self.method == "GET" and not self.path.rstrip("/").endswith("}"):
+            operation_id = operation_id.removesuffix("_retrieve") + "_list"
+        return operation_id
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "calls.api.v1.views.ApiKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "An organization's API key (`prefix.secret`), shown once when it is created.",
+        }
+
+
+# The same header on the Superfone-compatible endpoints; spectacular wants one name per class.
+class SfvopiApiKeyScheme(ApiKeyScheme):
+    target_class = "calls.api.sfvopi.SfvopiApiKeyAuthentication"
+    name = "SfvopiApiKeyAuth"
+
+
+class ClickToCallApiKeyScheme(ApiKeyScheme):
+    target_class = "agents.api.ApiKeyAuthentication"
+    name = "ClickToCallApiKeyAuth"

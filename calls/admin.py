@@ -1,0 +1,313 @@
+import csv
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpResponse
+
+from agents.admin_scope import OrganizationScopedAdmin, ScopedInline, organization_of
+from calls import services, urlguard
+from calls.delivery import iso
+from calls.errors import ServiceError
+from calls.models import (
+    Call,
+    CallEvent,
+    CarrierAccount,
+    LinkedNumber,
+    SfvopiApp,
+    WebhookDelivery,
+)
+from calls.phone import InvalidPhoneNumber, to_e164
+
+WEBHOOK_URL_FIELDS = ("answer_url", "hangup_url", "fallback_answer_url")
+
+
+class AppForm(forms.ModelForm):
+    class Meta:
+        model = SfvopiApp
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in WEBHOOK_URL_FIELDS:
+            if cleaned.get(name):
+                try:
+                    urlguard.check_webhook_url(cleaned[name])
+                except urlguard.UnsafeURL as exc:
+                    self.add_error(name, str(exc))
+        return cleaned
+
+
+class AppNumbersInline(ScopedInline):
+    model = LinkedNumber
+    fields = ["number", "linked_at"]
+    readonly_fields = fields
+    verbose_name_plural = "linked numbers (link and unlink them on the Linked numbers page)"
+
+
+@admin.register(SfvopiApp)
+class SfvopiAppAdmin(OrganizationScopedAdmin):
+    form = AppForm
+    list_display = ["name", "app_id", "organization", "status", "answer_url", "created_at"]
+    list_filter = ["status", "organization"]
+    list_select_related = ["organization"]
+    search_fields = ["name", "app_id"]
+    readonly_fields = ["app_id", "webhook_secret", "created_by", "created_at", "updated_at"]
+    inlines = [AppNumbersInline]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        services.app_delete(app=obj)
+
+    def delete_queryset(self, request, queryset):
+        for app in queryset:
+            services.app_delete(app=app)
+
+
+class LinkedNumberForm(forms.ModelForm):
+    class Meta:
+        model = LinkedNumber
+        fields = ["organization", "number", "app"]
+
+    def clean_number(self):
+        try:
+            return to_e164(self.cleaned_data["number"])
+        except InvalidPhoneNumber as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean(self):
+        cleaned = super().clean()
+        app = cleaned.get("app")
+        organization = cleaned.get("organization") or self.instance.organization_id and self.instance.organization
+        if app is not None and organization and app.organization_id != organization.pk:
+            self.add_error("app", "The app belongs to another organization.")
+        return cleaned
+
+
+@admin.register(LinkedNumber)
+class LinkedNumberAdmin(OrganizationScopedAdmin):
+    """The organization's VoIP numbers. Linking goes through calls.services like the API's."""
+
+    form = LinkedNumberForm
+    list_display = ["number", "organization", "app", "linked_at"]
+    list_filter = [("app", admin.RelatedOnlyFieldListFilter), "organization"]
+    list_select_related = ["organization", "app"]
+    search_fields = ["number", "app__name", "app__app_id"]
+    autocomplete_fields = ["app"]
+    readonly_fields = ["linked_at", "updated_at", "created_at"]
+    actions = ["unlink_numbers"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        return [*readonly, "number", "organization"] if obj is not None else readonly
+
+    def save_model(self, request, obj, form, change):
+        app = form.cleaned_data.get("app")
+        if change:
+            with transaction.atomic():
+                current = LinkedNumber.objects.select_for_update().get(pk=obj.pk)
+                if current.app_id and current.app_id != (app.pk if app else None):
+                    services.number_unlink(app=current.app, number=current.number)
+                linked = services.number_link(app=app, number=current.number) if app else current
+        else:
+            organization = obj.organization if request.user.is_superuser else organization_of(request.user)
+            linked = services.number_create(organization=organization, number=obj.number, app=app)
+        # The admin goes on with `obj` (log entry, redirect): make it the saved row.
+        obj.pk = linked.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    @admin.action(description="Unlink selected numbers from their apps", permissions=["change"])
+    def unlink_numbers(self, request, queryset):
+        unlinked = 0
+        for linked in queryset.filter(app__isnull=False).select_related("app"):
+            services.number_unlink(app=linked.app, number=linked.number)
+            unlinked += 1
+        self.message_user(request, f"Unlinked {unlinked} number(s).", messages.SUCCESS)
+
+
+class CarrierAccountForm(forms.ModelForm):
+    """Credentials are write-only: typed in as JSON, never rendered back."""
+
+    new_credentials = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+        label="Credentials",
+        help_text='A JSON object, e.g. {"auth_id": "...", "auth_token": "..."}. '
+        "Leave empty to keep the stored credentials; they are never shown.",
+    )
+
+    class Meta:
+        model = CarrierAccount
+        exclude = ["credentials"]
+
+    def clean_new_credentials(self):
+        text = self.cleaned_data["new_credentials"].strip()
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc}") from exc
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Credentials must be a JSON object.")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("base_url"):
+            try:
+                urlguard.check_webhook_url(cleaned["base_url"])
+            except urlguard.UnsafeURL as exc:
+                self.add_error("base_url", str(exc))
+        return cleaned
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("new_credentials") is not None:
+            self.instance.credentials = self.cleaned_data["new_credentials"]
+        return super().save(commit)
+
+
+@admin.register(CarrierAccount)
+class CarrierAccountAdmin(OrganizationScopedAdmin):
+    form = CarrierAccountForm
+    list_display = ["name", "kind", "organization", "is_default", "caller_id", "calls_per_second",
+                    "max_concurrent_calls"]
+    list_filter = ["kind", "is_default", "organization"]
+    list_select_related = ["organization"]
+    search_fields = ["name", "caller_id"]
+    readonly_fields = ["credentials_stored", "created_at"]
+
+    @admin.display(description="stored credentials")
+    def credentials_stored(self, account):
+        count = len(account.credentials or {})
+        return f"{count} value(s) stored" if count else "none"
+
+
+class CallEventInline(ScopedInline):
+    model = CallEvent
+    fields = ["created_at", "source", "previous_status", "status", "applied", "note", "sequence"]
+    readonly_fields = fields
+    verbose_name_plural = "events"
+
+
+class WebhookDeliveryInline(ScopedInline):
+    model = WebhookDelivery
+    fields = ["kind", "state", "url", "method", "attempts", "response_code", "error", "created_at", "delivered_at"]
+    readonly_fields = fields
+    verbose_name_plural = "webhook deliveries"
+
+
+def _redeliver_failed(modeladmin, request, deliveries):
+    redelivered = 0
+    for delivery in deliveries.filter(state=WebhookDelivery.State.FAILED):
+        services.webhook_delivery_redeliver(delivery=delivery)
+        redelivered += 1
+    modeladmin.message_user(request, f"Queued {redelivered} failed webhook(s) for redelivery.", messages.SUCCESS)
+
+
+@admin.register(Call)
+class CallAdmin(OrganizationScopedAdmin):
+    """Calls are a record: nobody edits them here. Status moves only through the lifecycle (the actions)."""
+
+    list_display = ["request_uuid", "status", "direction", "agent", "from_number", "to_number", "started_at",
+                    "duration", "organization"]
+    list_filter = [
+        "status",
+        "created_at",
+        ("agent", admin.RelatedOnlyFieldListFilter),
+        ("app", admin.RelatedOnlyFieldListFilter),
+        "carrier",
+        "organization",
+    ]
+    list_select_related = ["agent__user", "organization"]
+    search_fields = ["request_uuid", "call_uuid", "from_number", "to_number"]
+    date_hierarchy = "created_at"
+    inlines = [CallEventInline, WebhookDeliveryInline]
+    actions = ["hang_up_calls", "redeliver_failed_webhooks", "export_csv"]
+    supervisor_can = frozenset({"view"})
+    fieldsets = [
+        (None, {"fields": ["request_uuid", "call_uuid", "organization", "kind", "status", "direction", "agent",
+                           "app", "from_number", "to_number"]}),
+        ("Timing", {"fields": ["created_at", "started_at", "answered_at", "ended_at", "duration", "hangup_cause",
+                               "call_time_limit", "ring_timeout", "deadline_at"]}),
+        ("Webhooks", {"fields": ["answer_url", "ring_url", "hangup_url", "fallback_answer_url", "stream"]}),
+        ("Carrier", {"fields": ["carrier", "carrier_account", "carrier_call_id", "carrier_attempts",
+                                "carrier_error"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for _, options in self.fieldsets for name in options["fields"]]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Hang up selected live calls", permissions=["view"])
+    def hang_up_calls(self, request, queryset):
+        ended, skipped = 0, 0
+        for call in queryset:
+            try:
+                services.call_hangup(call=call)
+                ended += 1
+            except ServiceError:
+                skipped += 1
+        self.message_user(request, f"Hung up {ended} call(s); {skipped} had already ended.", messages.SUCCESS)
+
+    @admin.action(description="Redeliver failed webhooks of selected calls", permissions=["view"])
+    def redeliver_failed_webhooks(self, request, queryset):
+        _redeliver_failed(self, request, WebhookDelivery.objects.filter(call__in=queryset))
+
+    @admin.action(description="Export selected calls to CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="calls.csv"'
+        writer = csv.writer(response)
+        columns = ["request_uuid", "call_uuid", "status", "direction", "kind", "agent", "app_id", "from", "to",
+                   "created_at", "started_at", "answered_at", "ended_at", "duration", "hangup_cause", "carrier"]
+        writer.writerow(columns)
+        for call in queryset.select_related("agent__user", "app").order_by("-created_at", "-id"):
+            writer.writerow([
+                call.request_uuid, call.call_uuid, call.status, call.direction, call.kind,
+                call.agent.user.get_username() if call.agent else "", call.app.app_id if call.app else "",
+                call.from_number, call.to_number, iso(call.created_at), iso(call.started_at),
+                iso(call.answered_at), iso(call.ended_at), call.duration, call.hangup_cause, call.carrier,
+            ])
+        return response
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(OrganizationScopedAdmin):
+    list_display = ["webhook_id", "kind", "state", "call", "url", "attempts", "response_code", "created_at",
+                    "organization"]
+    list_filter = ["state", "kind", "organization"]
+    list_select_related = ["call", "organization"]
+    search_fields = ["webhook_id", "call__request_uuid", "url"]
+    actions = ["redeliver"]
+    supervisor_can = frozenset({"view"})
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Redeliver selected failed webhooks", permissions=["view"])
+    def redeliver(self, request, queryset):
+        _redeliver_failed(self, request, queryset)

@@ -1,0 +1,188 @@
+"""Request and response shapes of /api/v1."""
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from calls.api.serializers import PhoneNumberField
+from calls.models import Call, CallStatus, WebhookDelivery
+
+MAX_ID = 2**63 - 1
+
+
+def with_from_and_to(fields, field_class, **kwargs):
+    # "from" is a Python keyword, so it cannot be declared as a class attribute.
+    fields["from"] = field_class(source="from_number", **kwargs)
+    fields["to"] = field_class(source="to_number", **kwargs)
+    return fields
+
+
+class AppSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "ApiApp"  # "App" is the SFVoPI shape
+
+    app_id = serializers.CharField()
+    name = serializers.CharField()
+    answer_url = serializers.CharField()
+    answer_method = serializers.CharField()
+    hangup_url = serializers.CharField(allow_null=True)
+    hangup_method = serializers.CharField()
+    fallback_answer_url = serializers.CharField(allow_null=True)
+    fallback_answer_method = serializers.CharField()
+    status = serializers.CharField()
+    retry_webhooks = serializers.BooleanField()
+    webhook_secret = serializers.CharField(help_text="Verifies the Standard Webhooks signature of our webhooks.")
+    numbers = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+    def get_numbers(self, app) -> list[str]:
+        return [linked.number for linked in app.numbers.all()]
+
+
+class NumberSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField(help_text="E.164")
+    app_id = serializers.SerializerMethodField()
+    linked_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def get_app_id(self, linked) -> str | None:
+        return linked.app.app_id if linked.app_id else None
+
+
+class NumberCreateSerializer(serializers.Serializer):
+    number = PhoneNumberField(help_text="Normalized to E.164")
+    app_id = serializers.CharField(required=False, max_length=32, help_text="Link it to this app right away")
+
+
+class NumberLinkSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "ApiNumberLink"  # "NumberLink" is the SFVoPI shape
+
+    app_id = serializers.CharField(max_length=32)
+
+
+class AgentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField(source="user.username")
+    number = serializers.CharField()
+    click_to_call_enabled = serializers.BooleanField()
+    is_active = serializers.BooleanField()
+    state = serializers.SerializerMethodField()
+    current_call = serializers.CharField(
+        source="live_call_uuid", allow_null=True, help_text="request_uuid of the agent's live call"
+    )
+    created_at = serializers.DateTimeField()
+
+    def get_state(self, agent) -> str:
+        return agent_state(agent)
+
+
+def agent_state(agent):
+    if not agent.is_active:
+        return "inactive"
+    return "on_call" if agent.live_call_uuid else "available"
+
+
+class AgentCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(
+        max_length=150,
+        validators=[RegexValidator(r"^[\w.@+-]+\Z", "Letters, digits and @/./+/-/_ only.")],
+    )
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    number = PhoneNumberField(help_text="The agent's own phone, normalized to E.164")
+    click_to_call_enabled = serializers.BooleanField(default=True)
+
+    def validate_password(self, password):
+        validate_password(password)
+        return password
+
+
+class AgentUpdateSerializer(serializers.Serializer):
+    number = PhoneNumberField(required=False)
+    click_to_call_enabled = serializers.BooleanField(required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class CallEventSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    previous_status = serializers.CharField()
+    applied = serializers.BooleanField(help_text="False when the report was a duplicate or came too late")
+    source = serializers.CharField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class CallSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "ApiCall"  # "Call" is the SFVoPI shape
+
+    request_uuid = serializers.CharField()
+    call_uuid = serializers.CharField()
+    app_id = serializers.SerializerMethodField()
+    agent_id = serializers.IntegerField(allow_null=True)
+    kind = serializers.ChoiceField(choices=Call.Kind.values)
+    direction = serializers.CharField()
+    status = serializers.ChoiceField(choices=CallStatus.values)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    answered_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    duration = serializers.IntegerField(help_text="Seconds talked")
+    hangup_cause = serializers.CharField(help_text="Q.850 cause; empty while the call is live")
+    call_time_limit = serializers.IntegerField()
+    ring_timeout = serializers.IntegerField()
+    carrier = serializers.CharField()
+
+    def get_fields(self):
+        return with_from_and_to(super().get_fields(), serializers.CharField)
+
+    def get_app_id(self, call) -> str | None:
+        return call.app.app_id if call.app_id else None
+
+
+class CallDetailSerializer(CallSerializer):
+    class Meta:
+        ref_name = "ApiCallDetail"
+
+    events = CallEventSerializer(many=True, source="events.all")
+
+
+class CallFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=CallStatus.values, required=False)
+    agent = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="Agent id")
+    app = serializers.CharField(max_length=32, required=False, help_text="app_id")
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+
+    def get_fields(self):
+        return with_from_and_to(super().get_fields(), PhoneNumberField, required=False)
+
+
+class WebhookDeliverySerializer(serializers.Serializer):
+    webhook_id = serializers.CharField(help_text="The webhook-id header it was sent with")
+    request_uuid = serializers.CharField(source="call.request_uuid")
+    kind = serializers.ChoiceField(choices=WebhookDelivery.Kind.values)
+    state = serializers.ChoiceField(choices=WebhookDelivery.State.values)
+    url = serializers.CharField()
+    method = serializers.CharField()
+    attempts = serializers.IntegerField()
+    max_attempts = serializers.IntegerField()
+    response_code = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+
+class WebhookDeliveryFilterSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=WebhookDelivery.State.values, required=False)
+    kind = serializers.ChoiceField(choices=WebhookDelivery.Kind.values, required=False)
+    call = serializers.CharField(max_length=32, required=False, help_text="request_uuid")
+
+
+class AgentStateSerializer(serializers.Serializer):
+    agent_id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=["available", "on_call", "inactive"])
+    call = CallSerializer(allow_null=True)
