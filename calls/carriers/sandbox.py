@@ -85,7 +85,10 @@ def sandbox_step(call_id, step):
         lifecycle.transition(call_id, CallStatus.ANSWERED, source="sandbox", payload=report)
         lifecycle.transition(call_id, CallStatus.IN_PROGRESS, source="sandbox", payload={**report, "bridged": True})
         if digit != STAYS_ON:
-            sandbox_step.using(run_after=_later(settings.SANDBOX_TALK_SECONDS)).enqueue(call_id, "callee_hangup")
+            sandbox_step.using(run_after=_later(settings.SANDBOX_TALK_SECONDS)).enqueue(call_id, "customer_hangup")
+    elif step == "customer_hangup":
+        report = {**report, "leg": "customer"}
+        lifecycle.transition(call_id, CallStatus.COMPLETED, source="sandbox", payload=report, hangup_cause="16")
 
 
 class SandboxCarrier(Carrier):
