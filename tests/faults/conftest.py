@@ -1,0 +1,178 @@
+"""Fault tests run the app as real processes against a database of their own, so that a
+process can be killed or a server restarted without touching the suite's database or the
+machine's own services."""
+
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(predicate, timeout, message):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s: {message}")
+
+
+class App:
+    """The call center as separate OS processes: `serve --no-worker` and `worker`."""
+
+    def __init__(self, database_url, workdir):
+        self.workdir = workdir
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "ALLOW_PRIVATE_WEBHOOK_URLS": "1",
+            "SANDBOX_RING_SECONDS": "0",
+            "SANDBOX_TALK_SECONDS": "0.2",
+            "SWEEP_INTERVAL": "0.5",
+            "TASK_WORKER_INTERVAL": "0.1",
+            "CALL_CREATE_RATE": "1000/s",
+            "PUBLIC_BASE_URL": self.base_url,
+            "LOG_LEVEL": "WARNING",
+        }
+        self.env.pop("REDIS_URL", None)
+        self.processes = {}
+
+    def manage(self, *args):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def query(self, code):
+        """Run `code` in a Django shell of the app and return what it prints, parsed as JSON."""
+        return json.loads(self.manage("shell", "-c", code).strip().splitlines()[-1])
+
+    def start(self, name, *args):
+        log = open(Path(self.workdir) / f"{name}.log", "a")
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        return self.processes[name]
+
+    def start_web(self):
+        self.start("web", "serve", "--no-worker", "--port", str(self.port))
+        wait_until(self._answers, 30, "the web process did not start")
+
+    def _answers(self):
+        try:
+            return requests.get(f"{self.base_url}/superfone/sfvopi/apps", timeout=1).status_code == 401
+        except requests.RequestException:
+            return False
+
+    def kill(self, name, sig=signal.SIGKILL):
+        process = self.processes.pop(name)
+        process.send_signal(sig)
+        process.wait(timeout=10)
+
+    def stop_all(self):
+        for name in list(self.processes):
+            self.kill(name, signal.SIGTERM if name == "web" else signal.SIGKILL)
+
+
+@pytest.fixture
+def workdir():
+    path = tempfile.mkdtemp(prefix="callcenter-fault-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def app_database(workdir):
+    """A database of the same kind the suite runs on, for the app processes alone."""
+    if connection.vendor != "postgresql":
+        yield f"sqlite:///{workdir}/app.sqlite3"
+        return
+    settings = connection.settings_dict
+    server = f"postgres://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
+    name = f"callcenter_fault_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"{server}/{name}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def app(app_database, workdir):
+    running = App(app_database, workdir)
+    running.manage("migrate", "--verbosity", "0")
+    yield running
+    running.stop_all()
+
+
+def _postgres_bin(tool):
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"))
+    return found[-1] if found else shutil.which(tool)
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL server of our own on a free port, which a test may stop and restart."""
+
+    def __init__(self, workdir):
+        self.port = free_port()
+        self.datadir = Path(workdir) / "pgdata"
+        self.datadir.mkdir()
+        # PostgreSQL refuses to run as root; run it as the postgres user when we are root.
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(workdir, "postgres")
+            shutil.chown(self.datadir, "postgres")
+        self._run(_postgres_bin("initdb"), "-D", str(self.datadir), "-A", "trust", "-U", "postgres")
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *command):
+        subprocess.run([*self.as_user, *command], check=True, capture_output=True, timeout=120)
+
+    def _ctl(self, *args):
+        self._run(
+            _postgres_bin("pg_ctl"), "-D", str(self.datadir), "-w", "-l", str(self.datadir / "server.log"),
+            "-o", f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1", *args,
+        )
+
+    def start(self):
+        self._ctl("start")
+
+    def stop(self):
+        self._ctl("stop", "-m", "immediate")
+
+
+@pytest.fixture
+def throwaway_postgres(workdir):
+    if not (_postgres_bin("initdb") and _postgres_bin("pg_ctl")):
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    server = ThrowawayPostgres(workdir)
+    server.start()
+    yield server
+    try:
+        server.stop()
+    except subprocess.CalledProcessError:
+        pass
