@@ -1,0 +1,91 @@
+"""Pushes from another process reach a socket through Redis (channels_redis), as web and worker do at scale."""
+
+import asyncio
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import redis
+from channels.db import database_sync_to_async
+from django.db import connection
+
+from agents import services
+from tests.agents.test_consumers import socket, updates_until_final
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+# A process of its own that only knows the agent's id: what a worker does after a change.
+PUSHER = """
+import sys, django
+django.setup()
+from calls import realtime
+sent = realtime.agent_notification(int(sys.argv[1]), {"notificationID": 0, "token": sys.argv[2]})
+sys.exit(0 if sent else 1)
+"""
+
+
+@pytest.fixture
+def redis_layer(settings):
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"SKIPPED: Redis at {REDIS_URL} is unreachable ({exc}); the cross-process push tests need it")
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+
+
+def child_env(**extra):
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "callcenter.settings", "REDIS_URL": REDIS_URL, **extra}
+
+
+async def test_it_delivers_a_push_sent_by_another_process(redis_layer, agent):
+    console = await socket("/ws/console/", agent.user)
+    assert (await console.connect())[0]
+    token = secrets.token_hex(8)
+
+    pusher = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", PUSHER, str(agent.pk), token, cwd=BASE_DIR, env=child_env()
+    )
+    assert await pusher.wait() == 0
+
+    message = await console.receive_json_from(timeout=10)
+    assert message == {"type": "agent.notification", "notification": {"notificationID": 0, "token": token}}
+    await console.disconnect()
+
+
+async def test_it_streams_a_call_run_by_a_separate_worker_process(redis_layer, agent):
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "SKIPPED: a separate worker process needs a database it can open too (PostgreSQL); "
+            "the SQLite test database lives in this process's memory. CI runs it on PostgreSQL"
+        )
+    database = connection.settings_dict
+    credentials = quote(database["USER"]) + (f":{quote(database['PASSWORD'])}" if database["PASSWORD"] else "")
+    database_url = f"postgres://{credentials}@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}"
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "manage.py", "worker", "--threads", "1", cwd=BASE_DIR,
+        env=child_env(DATABASE_URL=database_url, SANDBOX_RING_SECONDS="0", SANDBOX_TALK_SECONDS="0.2"),
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        console = await socket("/ws/console/", agent.user)
+        assert (await console.connect())[0]
+
+        call = await database_sync_to_async(services.agent_click_to_call)(
+            agent=agent, customer_number="+918000000101"
+        )
+
+        updates = await updates_until_final(console)
+        assert updates == [(call.request_uuid, s) for s in ("ringing", "answered", "in_progress", "completed")]
+        await console.disconnect()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        await worker.wait()
