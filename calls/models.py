@@ -308,3 +308,24 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.kind} for {self.call_id}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a call-creating request sent with an Idempotency-Key, kept for replay."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=32, help_text="Which endpoint the key was used on")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    # Text, not JSON: a replay must give back the very same document, key order included.
+    response_body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "scope", "key"], name="idempotency_key_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.scope} {self.key}"

@@ -55,9 +55,10 @@ def sweep():
 
     - calls past their deadline (ring timeout, time limit) are ended,
     - pending webhook deliveries that are due and not held by a sender are sent,
-    - queued calls whose placement never ran are placed again.
+    - queued calls whose placement never ran are placed again,
+    - idempotency keys past their 24 hours are dropped.
     """
-    from calls import delivery, lifecycle
+    from calls import delivery, idempotency, lifecycle
 
     now = timezone.now()
     for call_id in Call.objects.filter(deadline_at__lte=now).values_list("pk", flat=True)[:500]:
@@ -81,3 +82,4 @@ def sweep():
     ).values_list("pk", flat=True)[:500]
     for call_id in stale:
         place_call.enqueue(call_id)
+    idempotency.expired_keys_delete()

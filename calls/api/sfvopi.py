@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.auth import api_key_lookup
-from calls import selectors, services
+from calls import idempotency, selectors, services
 from calls.api.throttling import CallCreateThrottle
 from calls.api.serializers import (
     AppSerializer,
@@ -256,24 +256,41 @@ class CallListView(SfvopiView):
         tags=["SFVoPI calls"],
         summary="Initiate an outbound call",
         request=CallCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", str, OpenApiParameter.HEADER, description="Ours: replay-safe retries for 24 h"
+            )
+        ],
         responses=_envelope_of(CallQueuedSerializer),
     )
     def post(self, request):
+        """Send an `Idempotency-Key` header (ours) to make retries safe: the same key and body
+        within 24 hours replays the first answer and places no second call."""
         data = self.validated(CallCreateSerializer)
-        call = services.call_create(
-            organization=self.organization,
-            from_number=data["from"],
-            to_number=data["to"],
-            answer_url=data["answer_url"],
-            answer_method=data["answer_method"],
-            ring_url=data.get("ring_url", ""),
-            ring_method=data["ring_method"],
-            hangup_url=data.get("hangup_url", ""),
-            hangup_method=data["hangup_method"],
-            call_time_limit=data["call_time_limit"],
-            ring_timeout=data["ring_timeout"],
+
+        def produce():
+            call = services.call_create(
+                organization=self.organization,
+                from_number=data["from"],
+                to_number=data["to"],
+                answer_url=data["answer_url"],
+                answer_method=data["answer_method"],
+                ring_url=data.get("ring_url", ""),
+                ring_method=data["ring_method"],
+                hangup_url=data.get("hangup_url", ""),
+                hangup_method=data["hangup_method"],
+                call_time_limit=data["call_time_limit"],
+                ring_timeout=data["ring_timeout"],
+            )
+            return 200, {"data": {"request_uuid": call.request_uuid, "status": call.status}, "message": "success"}
+
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return Response(produce()[1])
+        status_code, body, replayed = idempotency.idempotent_response(
+            organization=self.organization, scope="sfvopi.calls", key=key, payload=request.data, produce=produce
         )
-        return envelope({"request_uuid": call.request_uuid, "status": call.status})
+        return Response(body, status=status_code, headers={"Idempotent-Replayed": "true"} if replayed else None)
 
 
 class CallDetailView(SfvopiView):

@@ -1,0 +1,64 @@
+"""Idempotency-Key for the endpoints that create calls.
+
+The key row is inserted in the same transaction as the call, so of two racing requests
+with one key the second waits on the unique index until the first commits, then replays
+its answer: one call, identical responses. Keys live for 24 hours per organization.
+"""
+
+import hashlib
+import json
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from calls.errors import ServiceError
+from calls.models import IdempotencyKey
+
+KEY_LIFETIME = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+
+
+def _fingerprint(payload):
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def idempotent_response(*, organization, scope, key, payload, produce):
+    """Return (status, body, replayed). `produce()` runs at most once per key and returns (status, body).
+
+    A key reused with a different payload is refused with 422; an answer that `produce`
+    raises as ServiceError is not kept, so the request may be retried with the same key.
+    """
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ServiceError(f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters", code="invalid_idempotency_key")
+    fingerprint = _fingerprint(payload)
+    IdempotencyKey.objects.filter(
+        organization=organization, scope=scope, key=key, created_at__lt=timezone.now() - KEY_LIFETIME
+    ).delete()
+    try:
+        with transaction.atomic():
+            record = IdempotencyKey.objects.create(
+                organization=organization, scope=scope, key=key, request_hash=fingerprint,
+                response_status=0, response_body="",
+            )
+            status, body = produce()
+            record.response_status = status
+            record.response_body = json.dumps(body)
+            record.save(update_fields=["response_status", "response_body"])
+            return status, body, False
+    except IntegrityError:
+        record = IdempotencyKey.objects.filter(organization=organization, scope=scope, key=key).first()
+        if record is None:
+            raise
+    if record.request_hash != fingerprint:
+        raise ServiceError(
+            "Idempotency-Key was already used with a different request body", status=422, code="idempotency_conflict"
+        )
+    return record.response_status, json.loads(record.response_body), True
+
+
+def expired_keys_delete():
+    """Drop keys past their lifetime; the sweeper calls this."""
+    cutoff = timezone.now() - KEY_LIFETIME
+    stale = IdempotencyKey.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:1000]
+    return IdempotencyKey.objects.filter(pk__in=list(stale)).delete()[0]
