@@ -75,12 +75,14 @@ export function liveSocket(path, { onMessage, onOpen }) {
     socket.addEventListener("open", () => {
       failures = 0;
       banner.hidden = true;
+      document.body.dataset.socket = "open";
       heartbeat = setInterval(() => socket.send(JSON.stringify({ type: "ping" })), 25000);
       onOpen();
     });
     socket.addEventListener("message", (event) => onMessage(JSON.parse(event.data)));
     socket.addEventListener("close", (event) => {
       clearInterval(heartbeat);
+      document.body.dataset.socket = "closed";
       if (event.code === 4401) {
         location.assign(`/accounts/login/?next=${encodeURIComponent(location.pathname)}`);
         return;
