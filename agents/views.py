@@ -10,7 +10,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -61,8 +61,15 @@ def _page(who, template):
     return page
 
 
-console = _page(selectors.agent_for_user, "agents/console.html")
 wallboard = _page(selectors.supervisor_organization, "agents/wallboard.html")
+_agent_console = _page(selectors.agent_for_user, "agents/console.html")
+
+
+def console(request):
+    # Logging in lands here (LOGIN_REDIRECT_URL); supervisors who take no calls belong on the wallboard.
+    if selectors.agent_for_user(request.user) is None and selectors.supervisor_organization(request.user):
+        return redirect("wallboard")
+    return _agent_console(request)
 
 
 @require_GET

@@ -33,9 +33,17 @@ def test_it_logs_an_agent_in_and_shows_the_console(client, agent):
     assert 'id="start"' in page and 'id="end"' in page and "console.js" in page
 
 
-def test_it_refuses_the_console_to_logins_without_an_agent(tenant, supervisor):
-    assert login(supervisor).get("/console/").status_code == 403
+def test_it_sends_supervisors_without_an_agent_to_the_wallboard(tenant, supervisor):
+    response = login(supervisor).get("/console/")
+
+    assert (response.status_code, response.url) == (302, "/wallboard/")
     assert login(supervisor).get("/console/state").json() == {"message": "This login may not use this page"}
+
+
+def test_it_refuses_the_console_to_logins_outside_any_organization(django_user_model):
+    user = django_user_model.objects.create_user("visitor", password="x")
+
+    assert login(user).get("/console/").status_code == 403
 
 
 def test_it_answers_json_401_to_anonymous_state_requests(client):
