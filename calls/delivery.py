@@ -38,6 +38,7 @@ RETRY_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 5
 LEASE_MARGIN_SECONDS = 10
 RESPONSE_KEEP_CHARS = 2000
+SECRET_ROTATION_OVERLAP = timedelta(hours=24)
 
 
 
@@ -150,6 +151,16 @@ def sign(secret, webhook_id, timestamp, body):
     return "v1," + base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
 
 
+def _signing_secrets(app):
+    if app is None:
+        return []
+    secrets = [app.webhook_secret]
+    rotated = app.webhook_secret_rotated_at
+    if app.previous_webhook_secret and rotated and timezone.now() - rotated < SECRET_ROTATION_OVERLAP:
+        secrets.append(app.previous_webhook_secret)
+    return secrets
+
+
 def _claim(delivery_id):
     """Take the row for one attempt. Returns False if it is done, not due, or someone else holds it."""
     now = timezone.now()
@@ -172,7 +183,7 @@ def _send(delivery):
         return None, "", f"refused: {exc}"
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
-    secret = delivery.call.app.webhook_secret if delivery.call.app else None
+    secrets = _signing_secrets(delivery.call.app)
     headers = {"webhook-id": delivery.webhook_id, "webhook-timestamp": timestamp}
     if delivery.method == "GET":
         request = {"params": {k: v for k, v in delivery.payload.items() if v is not None}}
@@ -181,8 +192,10 @@ def _send(delivery):
         headers["Content-Type"] = "application/json"
         request = {"data": body}
         signed_body = body
-    if secret:
-        headers["webhook-signature"] = sign(secret, delivery.webhook_id, timestamp, signed_body)
+    if secrets:
+        headers["webhook-signature"] = " ".join(
+            sign(secret, delivery.webhook_id, timestamp, signed_body) for secret in secrets
+        )
     try:
         prepared = _session.prepare_request(
             requests.Request(delivery.method, delivery.url, headers=headers, **request)

@@ -59,6 +59,10 @@ class SfvopiApp(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
     # Signs every customer webhook (Standard Webhooks); the owner can rotate it.
     webhook_secret = models.CharField(max_length=64, default=new_webhook_secret)
+    # After a rotation webhooks carry signatures with both secrets for a day, so the
+    # customer can switch over without dropping any.
+    previous_webhook_secret = models.CharField(max_length=64, blank=True)
+    webhook_secret_rotated_at = models.DateTimeField(null=True, blank=True)
     # Superfone sends ring and hangup once; retrying them is an opt-in.
     retry_webhooks = models.BooleanField(default=False)
     # Passed to carriers that support them (Vobiz; DIDforSale takes send_digits).

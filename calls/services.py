@@ -6,7 +6,7 @@ from django.utils import timezone
 from calls import lifecycle, tasks
 from calls.delivery import redeliver
 from calls.errors import ServiceError
-from calls.models import Call, CarrierAccount, CarrierKind, LinkedNumber, SfvopiApp
+from calls.models import Call, CarrierAccount, CarrierKind, LinkedNumber, SfvopiApp, new_webhook_secret
 
 APP_FIELDS = (
     "name",
@@ -31,6 +31,15 @@ def app_update(*, app, **fields):
             setattr(app, name, value)
     app.updated_at = timezone.now()
     app.save()
+    return app
+
+
+def app_webhook_secret_rotate(*, app):
+    """Give the app a new signing secret; the old one keeps signing too for a day."""
+    app.previous_webhook_secret = app.webhook_secret
+    app.webhook_secret = new_webhook_secret()
+    app.webhook_secret_rotated_at = timezone.now()
+    app.save(update_fields=["previous_webhook_secret", "webhook_secret", "webhook_secret_rotated_at"])
     return app
 
 

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.auth import api_key_lookup
-from calls import idempotency, selectors, services
+from calls import delivery, idempotency, selectors, services
 from calls.api.throttling import CallCreateThrottle
 from calls.api.serializers import (
     AppSerializer,
@@ -27,6 +27,7 @@ from calls.api.serializers import (
     LinkedNumberSerializer,
     NumberLinkSerializer,
 )
+from calls.delivery import iso
 from calls.errors import ServiceError
 from calls.phone import InvalidPhoneNumber, to_e164
 from calls.representations import call_public
@@ -165,6 +166,50 @@ class AppDetailView(SfvopiView):
         app = selectors.app_get(organization=self.organization, app_id=app_id)
         services.app_delete(app=app)
         return envelope({"deleted": True})
+
+
+_SECRET_ENVELOPE = inline_serializer(
+    name="WebhookSecretEnvelope",
+    fields={
+        "data": inline_serializer(
+            name="WebhookSecret",
+            fields={
+                "webhook_secret": serializers.CharField(),
+                "previous_webhook_secret_valid_until": serializers.CharField(allow_null=True),
+            },
+        ),
+        "message": serializers.CharField(),
+    },
+)
+
+
+def _secret_data(app):
+    until = None
+    if app.previous_webhook_secret and app.webhook_secret_rotated_at:
+        until = iso(app.webhook_secret_rotated_at + delivery.SECRET_ROTATION_OVERLAP)
+    return {"webhook_secret": app.webhook_secret, "previous_webhook_secret_valid_until": until}
+
+
+class AppWebhookSecretView(SfvopiView):
+    """Ours: the secret that signs the app's webhooks (Standard Webhooks), and its rotation."""
+
+    failure_message = "Failed to get webhook secret"
+
+    @extend_schema(tags=["SFVoPI apps"], summary="Read the webhook signing secret (ours)", responses=_SECRET_ENVELOPE)
+    def get(self, request, app_id):
+        return envelope(_secret_data(selectors.app_get(organization=self.organization, app_id=app_id)))
+
+    @extend_schema(
+        tags=["SFVoPI apps"],
+        summary="Rotate the webhook signing secret (ours)",
+        description="Webhooks carry signatures with both the new and the previous secret for 24 hours.",
+        request=None,
+        responses=_SECRET_ENVELOPE,
+    )
+    def post(self, request, app_id):
+        self.failure_message = "Failed to rotate webhook secret"
+        app = selectors.app_get(organization=self.organization, app_id=app_id)
+        return envelope(_secret_data(services.app_webhook_secret_rotate(app=app)))
 
 
 class AppNumbersView(SfvopiView):

@@ -155,3 +155,35 @@ def test_it_refuses_at_send_time_a_name_that_now_resolves_inside(webhook_server,
     hook.refresh_from_db()
     assert hook.state == "failed" and hook.error.startswith("refused:")
     assert webhook_server.received == []
+
+
+def test_after_a_rotation_webhooks_verify_with_the_new_and_the_old_secret(tenant, webhook_server, ended_call):
+    old_secret = tenant.app.webhook_secret
+    rotated = tenant.api.post(f"/superfone/sfvopi/apps/{tenant.app.app_id}/webhook-secret").json()["data"]
+    assert rotated["webhook_secret"] != old_secret and rotated["previous_webhook_secret_valid_until"]
+    assert tenant.api.get(f"/superfone/sfvopi/apps/{tenant.app.app_id}/webhook-secret").json()["data"] == rotated
+    delivery.deliver(ended_call().pk)
+    [received] = webhook_server.received
+    headers = {name.lower(): value for name, value in received.headers.items()}
+    assert Webhook(rotated["webhook_secret"]).verify(received.raw, headers)
+    assert Webhook(old_secret).verify(received.raw, headers)
+
+
+def test_the_old_secret_stops_signing_a_day_after_the_rotation(tenant, webhook_server, ended_call):
+    old_secret = tenant.app.webhook_secret
+    tenant.api.post(f"/superfone/sfvopi/apps/{tenant.app.app_id}/webhook-secret")
+    type(tenant.app).objects.filter(pk=tenant.app.pk).update(
+        webhook_secret_rotated_at=timezone.now() - timedelta(hours=25)
+    )
+    delivery.deliver(ended_call().pk)
+    headers = {name.lower(): value for name, value in webhook_server.received[0].headers.items()}
+    with pytest.raises(Exception):
+        Webhook(old_secret).verify(webhook_server.received[0].raw, headers)
+
+
+def test_another_organization_cannot_read_or_rotate_the_secret(tenant, other_tenant):
+    url = f"/superfone/sfvopi/apps/{tenant.app.app_id}/webhook-secret"
+    assert other_tenant.api.get(url).status_code == 404
+    assert other_tenant.api.post(url).status_code == 404
+    tenant.app.refresh_from_db()
+    assert tenant.app.previous_webhook_secret == ""
