@@ -39,10 +39,12 @@ def organization_lookup(model):
 
 
 def scoped(queryset, organization):
+    if organization is None:
+        return queryset.none()
     lookup = organization_lookup(queryset.model)
     if lookup is None:
         return queryset.none()
-    return queryset.filter(**{lookup: organization})
+    return queryset.filter(**{lookup: organization.pk})
 
 
 class OrganizationScopedAdmin(admin.ModelAdmin):

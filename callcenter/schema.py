@@ -2,6 +2,8 @@
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import force_instance
+from rest_framework import serializers
 
 DOCUMENTED_PREFIXES = ("/api/v1/", "/superfone/")
 
@@ -38,11 +40,18 @@ def webhook_states():
 class AutoSchema(openapi.AutoSchema):
     def get_operation_id(self):
         # Our views are plain APIViews, so spectacular cannot tell a list from a retrieve:
-        # a GET whose path ends in a parameter reads one object, any other GET a list.
+        # a GET whose page or envelope carries many objects ("results", "data") is a list.
         operation_id = super().get_operation_id()
-        if self.method == "GET" and not self.path.rstrip("/").endswith("}"):
+        if self.method == "GET" and self._returns_many():
             operation_id = operation_id.removesuffix("_retrieve") + "_list"
         return operation_id
+
+    def _returns_many(self):
+        responses = self.get_response_serializers()
+        if isinstance(responses, dict):
+            responses = responses.get(200)
+        fields = getattr(force_instance(responses), "fields", {})
+        return any(isinstance(fields.get(name), serializers.ListSerializer) for name in ("results", "data"))
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):

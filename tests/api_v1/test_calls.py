@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from calls.models import Call, CallEvent
@@ -102,3 +103,19 @@ def test_it_hangs_up_a_live_call_once(tenant, own):
     assert second.status_code == 409
     assert second.json()["error"]["code"] == "call_ended"
     assert CallEvent.objects.filter(call=own.call, applied=True).count() == 1
+
+
+def test_it_limits_call_creation_per_organization(tenant, settings):
+    settings.CALL_CREATE_RATE = "1/m"
+    cache.clear()
+    body = {"from": tenant.from_number, "to": "+918000000666", "answer_url": "https://customer.example.com/a"}
+
+    first = tenant.api.post("/api/v1/calls", body, format="json")
+    second = tenant.api.post("/api/v1/calls", body, format="json")
+    cache.clear()
+
+    assert first.status_code == 201
+    assert second.status_code == 429
+    assert second.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(second["Retry-After"]) <= 60
+    assert Call.objects.filter(to_number="+918000000666").count() == 1

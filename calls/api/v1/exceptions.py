@@ -4,6 +4,7 @@ Codes are stable: clients branch on them, messages are for people.
 """
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -61,8 +62,8 @@ def v1_exception_handler(exc, context):
         message, details = str(exc.detail), {}
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         headers["WWW-Authenticate"] = "X-API-Key"
-    if isinstance(exc, exceptions.Throttled) and exc.wait:
-        headers["Retry-After"] = str(int(exc.wait))
+    if isinstance(exc, exceptions.Throttled):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.wait or 1)))
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
 
 

@@ -20,6 +20,7 @@ from agents.auth import api_key_lookup
 from agents.models import OrganizationAPIKey
 from calls import selectors, services
 from calls.api.serializers import AppWriteSerializer, CallCreateSerializer
+from calls.api.throttling import CallCreateThrottle
 from calls.api.v1 import serializers as v1
 from calls.api.v1.exceptions import ErrorSerializer, error_body, v1_exception_handler
 
@@ -94,6 +95,7 @@ ERROR_DESCRIPTIONS = {
     403: "permission_denied",
     404: "Not found, or another organization's (…_not_found, not_found)",
     409: "Conflicts with the current state (call_ended, number_taken, ...)",
+    429: "rate_limited: too many calls created; retry after the Retry-After header's seconds",
 }
 
 
@@ -137,6 +139,10 @@ class V1View(APIView):
 
 
 class CallListView(V1View):
+    def get_throttles(self):
+        # The SFVoPI create's per-organization limit (CALL_CREATE_RATE) counts these calls too.
+        return [CallCreateThrottle()] if self.request.method == "POST" else []
+
     @extend_schema(
         tags=["Calls"],
         summary="List calls, newest first",
@@ -161,7 +167,7 @@ class CallListView(V1View):
         tags=["Calls"],
         summary="Place an outbound call (same rules as SFVoPI's)",
         request=CallCreateSerializer,
-        responses=responses({201: v1.CallSerializer}),
+        responses=responses({201: v1.CallSerializer}, 429),
     )
     def post(self, request):
         data = self.validated(CallCreateSerializer)
