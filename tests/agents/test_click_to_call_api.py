@@ -67,7 +67,9 @@ def test_it_answers_invalid_request_when_a_number_is_missing(tenant, agent, miss
     assert missing in response.json()["errors"]
 
 
-@pytest.mark.parametrize("number", ["918000000101", "08000000101", "+91 80000 00101", "+91-8000000101", "+12", "call me"])
+@pytest.mark.parametrize(
+    "number", ["918000000101", "08000000101", "+91 80000 00101", "+91-8000000101", "+12", "call me"]
+)
 def test_it_answers_invalid_request_for_numbers_not_in_e164(tenant, agent, number):
     response = click(tenant, customer_number=number)
 
