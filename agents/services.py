@@ -135,6 +135,8 @@ def _notification_push(notification):
 
 
 def console_connection_open(*, agent, channel_name):
+    # Rows left behind by a process that died no longer count; clear them as the agent comes back.
+    ConsoleConnection.objects.filter(agent=agent, seen_at__lt=timezone.now() - selectors.PRESENCE_WINDOW).delete()
     ConsoleConnection.objects.update_or_create(
         channel_name=channel_name, defaults={"agent": agent, "seen_at": timezone.now()}
     )
