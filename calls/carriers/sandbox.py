@@ -32,6 +32,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
+from calls.carriers import sandbox_media
 from calls.carriers.base import Carrier
 from calls.models import FINAL_STATUSES, Call, CallStatus
 
@@ -65,6 +66,8 @@ def sandbox_step(call_id, step):
         lifecycle.transition(call_id, CallStatus.ANSWERED, source="sandbox", payload=report)
         if digit != STAYS_ON:
             sandbox_step.using(run_after=_later(settings.SANDBOX_TALK_SECONDS)).enqueue(call_id, "callee_hangup")
+        # The answer webhook's Stream JSON says where to stream the callee's audio.
+        sandbox_media.stream_follow(call_id=call_id)
     elif step == "callee_hangup":
         lifecycle.transition(call_id, CallStatus.COMPLETED, source="sandbox", payload=report, hangup_cause="16")
     elif step == "agent_dial":

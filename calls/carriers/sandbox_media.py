@@ -1,0 +1,460 @@
+"""The sandbox's media side: it streams a call's audio to the customer's WebSocket server.
+
+When a sandbox call is answered, the sandbox asks this engine to follow it. Once the
+answer webhook's Stream JSON has moved the call in progress (calls.delivery.resolve_answer,
+a task like every other webhook, so webhooks keep their order), the engine speaks
+Superfone's audio streaming protocol (PROVIDERS.md 1.8) to `stream.url` as the WebSocket
+client:
+
+- `start` first (`event`, `streamId`, `callId`, `mediaFormat`), again after every reconnection,
+  with the same streamId;
+- `media` every 20 ms: base64 audio in the stream's codec and rate;
+- the callee is an echo line. Audio the customer sends with `playAudio` is queued and
+  comes back as the callee's media as it is played, frame by frame (silence otherwise).
+  `clearAudio` flushes the queue and is acked with `clearedAudio`; `checkpoint` is acked
+  with `playedStream` once the audio queued before it has been sent (checkpoints flushed by
+  `clearAudio` are acked straight after `clearedAudio`). With `bidirectional: false` the
+  customer cannot send audio, so those three events are ignored.
+
+The stream ends when the call reaches a final status (the socket is closed with 1000),
+when `stream_timeout` runs out, or when the customer closes the socket with 1000. Any
+other drop is reconnected with back-off. A stream that ends while the call is still up
+hangs the call up when `keep_call_alive` is false. A stream that never connects is logged
+and the call keeps going to its normal end (Superfone's behaviour there is undocumented).
+
+One asyncio loop in a daemon thread per process runs every stream. It learns that a
+followed call has its stream, and that a streaming call ended, by polling the database
+(one query for all its calls every POLL_SECONDS) rather than by signals: calls end in other
+processes too (an API hang-up in a web process, a timer in another worker), and the
+database is what they all share.
+Database work runs on one executor thread of its own, so the engine holds at most one
+connection, released whenever no stream is running.
+"""
+
+import asyncio
+import base64
+import json
+import logging
+import secrets
+import sys
+import threading
+import time
+from array import array
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections, connections
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, WebSocketException
+
+from calls import urlguard
+from calls.models import FINAL_STATUSES, Call
+from calls.streams import CODEC_RATES
+
+logger = logging.getLogger(__name__)
+
+FRAME_SECONDS = 0.02
+POLL_SECONDS = 0.25
+# Connection attempts before giving up: for the first connection, and after a drop.
+CONNECT_ATTEMPTS = 3
+RECONNECT_ATTEMPTS = 6
+BACKOFF_FIRST_SECONDS = 0.25
+BACKOFF_CAP_SECONDS = 5.0
+OPEN_TIMEOUT_SECONDS = 10
+# After a stall longer than this the frame clock restarts instead of sending a burst.
+MAX_LAG_SECONDS = 0.2
+MAX_QUEUED_SECONDS = 600
+
+CONTENT_TYPES = {"PCMA": "audio/PCMA", "PCMU": "audio/PCMU", "L16": "audio/x-l16"}
+_CODECS_BY_TYPE = {content_type.lower(): codec for codec, content_type in CONTENT_TYPES.items()}
+_DIRECTION_TAGS = {"INBOUND": "IN", "OUTBOUND": "OUT", "BOTH": "BI"}
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+# G.711. Both laws compress a sign and magnitude into 3 exponent (segment) bits and 4
+# mantissa bits. A-law works on a 13-bit magnitude and inverts its even bits; µ-law adds a
+# bias of 132 (so every segment starts on a power of two) and inverts every bit.
+
+def alaw_encode(sample):
+    magnitude = min(abs(sample) >> 3, 0xFFF)
+    if magnitude < 32:
+        exponent, mantissa = 0, magnitude >> 1
+    else:
+        exponent = magnitude.bit_length() - 5
+        mantissa = (magnitude >> exponent) & 0x0F
+    sign = 0x80 if sample >= 0 else 0
+    return (sign | exponent << 4 | mantissa) ^ 0x55
+
+
+def alaw_decode(code):
+    code ^= 0x55
+    exponent, mantissa = (code >> 4) & 0x07, code & 0x0F
+    if exponent == 0:
+        magnitude = (mantissa << 1) + 1
+    else:
+        magnitude = ((0x10 | mantissa) << exponent) + (1 << (exponent - 1))
+    return magnitude << 3 if code & 0x80 else -(magnitude << 3)
+
+
+_ULAW_BIAS = 132
+_ULAW_CLIP = 32635
+
+
+def ulaw_encode(sample):
+    biased = min(abs(sample), _ULAW_CLIP) + _ULAW_BIAS
+    exponent = biased.bit_length() - 8
+    mantissa = (biased >> (exponent + 3)) & 0x0F
+    sign = 0x80 if sample < 0 else 0
+    return ~(sign | exponent << 4 | mantissa) & 0xFF
+
+
+def ulaw_decode(code):
+    code = ~code & 0xFF
+    exponent, mantissa = (code >> 4) & 0x07, code & 0x0F
+    magnitude = (((mantissa << 3) + _ULAW_BIAS) << exponent) - _ULAW_BIAS
+    return -magnitude if code & 0x80 else magnitude
+
+
+_DECODE_TABLES = {
+    "PCMA": array("h", map(alaw_decode, range(256))),
+    "PCMU": array("h", map(ulaw_decode, range(256))),
+}
+_ENCODERS = {"PCMA": alaw_encode, "PCMU": ulaw_encode}
+
+
+def decode(data, codec):
+    """Wire bytes to signed 16-bit samples."""
+    if codec == "L16":
+        samples = array("h", data[: len(data) // 2 * 2])
+        if sys.byteorder == "big":
+            samples.byteswap()  # L16 on this wire is little-endian
+        return samples
+    table = _DECODE_TABLES[codec]
+    return array("h", (table[byte] for byte in data))
+
+
+def encode(samples, codec):
+    """Signed 16-bit samples to wire bytes."""
+    if codec == "L16":
+        samples = array("h", samples)
+        if sys.byteorder == "big":
+            samples.byteswap()
+        return samples.tobytes()
+    return bytes(map(_ENCODERS[codec], samples))
+
+
+def resample(samples, source_rate, target_rate):
+    """Linear interpolation: enough for an echo line, and only when the rates differ."""
+    if source_rate == target_rate or not samples:
+        return samples
+    count = max(1, round(len(samples) * target_rate / source_rate))
+    step = source_rate / target_rate
+    last = len(samples) - 1
+    out = array("h")
+    for index in range(count):
+        position = index * step
+        left = min(int(position), last)
+        right = min(left + 1, last)
+        fraction = position - left
+        out.append(round(samples[left] + (samples[right] - samples[left]) * fraction))
+    return out
+
+
+def ulid():
+    """48 bits of milliseconds and 80 random bits in Crockford base32: sortable, 26 characters."""
+    value = int(time.time() * 1000) << 80 | secrets.randbits(80)
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+class Playback:
+    """The callee's earpiece: audio queued by playAudio, with checkpoints between the clips."""
+
+    def __init__(self):
+        self._chunks = deque()
+        self._offset = 0  # samples of the first chunk already played
+        self._queued = 0  # samples ever queued
+        self._played = 0  # samples ever played or cleared
+        self._marks = deque()  # (position in the queue, name)
+
+    @property
+    def pending(self):
+        return self._queued - self._played
+
+    def add(self, samples):
+        if samples:
+            self._chunks.append(samples)
+            self._queued += len(samples)
+
+    def mark(self, name):
+        self._marks.append((self._queued, name))
+
+    def clear(self):
+        """Drop the queued audio; returns the checkpoints that will now never be reached by audio."""
+        self._chunks.clear()
+        self._offset = 0
+        self._played = self._queued
+        names = [name for _, name in self._marks]
+        self._marks.clear()
+        return names
+
+    def take(self, count):
+        """The next `count` samples (None if nothing is queued) and the checkpoints they complete."""
+        frame = None
+        if self._chunks:
+            frame = array("h")
+            while self._chunks and len(frame) < count:
+                chunk = self._chunks[0]
+                piece = chunk[self._offset : self._offset + count - len(frame)]
+                frame.extend(piece)
+                self._offset += len(piece)
+                if self._offset >= len(chunk):
+                    self._chunks.popleft()
+                    self._offset = 0
+            self._played += len(frame)
+            frame.extend(array("h", bytes(2 * (count - len(frame)))))
+        reached = []
+        while self._marks and self._marks[0][0] <= self._played:
+            reached.append(self._marks.popleft()[1])
+        return frame, reached
+
+
+class _Stream:
+    def __init__(self, call_id, call_uuid, stream):
+        self.call_id = call_id
+        self.call_uuid = call_uuid
+        self.stream = stream
+        self.codec = stream["codec"]
+        self.rate = stream["sample_rate"]
+        self.stream_id = f"SFV_STRM_{_DIRECTION_TAGS[stream['direction']]}_{ulid()}"
+        self.media_format = {"contentType": CONTENT_TYPES[self.codec], "sampleRate": self.rate}
+        self.frame_samples = round(self.rate * FRAME_SECONDS)
+        self.silence = base64.b64encode(encode(array("h", bytes(2 * self.frame_samples)), self.codec)).decode()
+        self.playback = Playback()
+        self.over = asyncio.Event()
+        self.why = ""
+        self.task = None
+
+    def finish(self, why):
+        if not self.over.is_set():
+            self.why = why
+            self.over.set()
+
+    def message(self, event, **fields):
+        return json.dumps({"event": event, "streamId": self.stream_id, **fields})
+
+
+def _poll(stream_ids, waiting_ids):
+    """Which streaming calls are still live, and {id: (call_uuid, Stream JSON or None)} of the live waiting ones."""
+    close_old_connections()
+    live = Call.objects.exclude(status__in=FINAL_STATUSES)
+    running = set(live.filter(pk__in=stream_ids).values_list("pk", flat=True)) if stream_ids else set()
+    waiting = {}
+    if waiting_ids:
+        for call_id, call_uuid, stream in live.filter(pk__in=waiting_ids).values_list("pk", "call_uuid", "stream"):
+            waiting[call_id] = (str(call_uuid), stream)
+    return running, waiting
+
+
+def _release_connection():
+    connections.close_all()
+
+
+def _hang_up(call_id, why):
+    from calls import lifecycle
+
+    close_old_connections()
+    lifecycle.end(call_id, source="sandbox", reason=f"stream_ended: {why}")
+
+
+class _Engine:
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.streams = {}  # call id -> _Stream
+        self.waiting = set()  # ids of answered calls whose stream is not known yet
+        self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-media-db")
+        threading.Thread(target=self._run, name="sandbox-media", daemon=True).start()
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        self._watcher = self.loop.create_task(self._watch())
+        self.loop.run_forever()
+
+    def _db(self, function, *args):
+        return sync_to_async(function, thread_sensitive=False, executor=self._db_executor)(*args)
+
+    def follow(self, call_id):
+        self.loop.call_soon_threadsafe(self.waiting.add, call_id)
+
+    def _start(self, call_id, call_uuid, stream):
+        self.waiting.discard(call_id)
+        if call_id not in self.streams:
+            active = _Stream(call_id, call_uuid, stream)
+            self.streams[call_id] = active
+            active.task = self.loop.create_task(self._serve(active))
+
+    async def _watch(self):
+        holding_connection = False
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            stream_ids, waiting_ids = list(self.streams), list(self.waiting)
+            if not stream_ids and not waiting_ids:
+                if holding_connection:
+                    await self._db(_release_connection)
+                    holding_connection = False
+                continue
+            holding_connection = True
+            try:
+                running, waiting = await self._db(_poll, stream_ids, waiting_ids)
+            except Exception:  # a database hiccup must not stop the watch
+                logger.exception("sandbox media: polling call statuses failed")
+                continue
+            for call_id in stream_ids:
+                if call_id not in running and call_id in self.streams:
+                    self.streams[call_id].finish("call_ended")
+            for call_id in waiting_ids:
+                if call_id not in waiting:
+                    self.waiting.discard(call_id)  # ended before it had a stream
+                elif waiting[call_id][1] is not None:
+                    self._start(call_id, *waiting[call_id])
+
+    async def _serve(self, active):
+        timeout = self.loop.call_later(active.stream["stream_timeout"], active.finish, "stream_timeout")
+        connected = False
+        failures = 0
+        try:
+            while not active.over.is_set():
+                try:
+                    socket = await self._connect(active)
+                except (OSError, WebSocketException, urlguard.UnsafeURL) as exc:
+                    failures += 1
+                    if failures >= (RECONNECT_ATTEMPTS if connected else CONNECT_ATTEMPTS):
+                        logger.warning("sandbox media: cannot connect to %s for call %s after %s attempts: %s",
+                                       active.stream["url"], active.call_uuid, failures, exc)
+                        active.finish("unreachable")
+                        break
+                    delay = min(BACKOFF_FIRST_SECONDS * 2 ** (failures - 1), BACKOFF_CAP_SECONDS)
+                    try:
+                        await asyncio.wait_for(active.over.wait(), delay)
+                    except TimeoutError:
+                        pass
+                    continue
+                failures = 0
+                connected = True
+                await self._converse(active, socket)
+        except Exception:
+            logger.exception("sandbox media: stream for call %s failed", active.call_uuid)
+            active.finish("error")
+        finally:
+            timeout.cancel()
+            self.streams.pop(active.call_id, None)
+        if connected and active.why != "call_ended" and not active.stream["keep_call_alive"]:
+            await self._db(_hang_up, active.call_id, active.why)
+
+    async def _connect(self, active):
+        url = active.stream["url"]
+        # The guard speaks http(s); ws and wss resolve and connect alike.
+        addresses = await self.loop.run_in_executor(None, urlguard.resolve_public_addresses, "http" + url[2:])
+        return await connect(
+            url,
+            host=addresses[0],
+            proxy=None,
+            open_timeout=OPEN_TIMEOUT_SECONDS,
+            user_agent_header="callcenter-sandbox-media/1.0",
+        )
+
+    async def _converse(self, active, socket):
+        await socket.send(active.message("start", callId=active.call_uuid, mediaFormat=active.media_format))
+        parts = [
+            self.loop.create_task(self._send_media(active, socket)),
+            self.loop.create_task(self._receive(active, socket)),
+            self.loop.create_task(active.over.wait()),
+        ]
+        done, pending = await asyncio.wait(parts, return_when=asyncio.FIRST_COMPLETED)
+        for part in pending:
+            part.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for part in done:
+            error = part.exception()
+            if error is not None and not isinstance(error, ConnectionClosed):
+                await socket.close(1011, "sandbox error")
+                raise error
+        if active.over.is_set():
+            await socket.close(1000, active.why)
+        elif socket.close_code == 1000:
+            active.finish("customer_closed")
+        else:
+            logger.info("sandbox media: socket for call %s dropped (%s); reconnecting",
+                        active.call_uuid, socket.close_code)
+            await socket.close()
+
+    async def _send_media(self, active, socket):
+        next_at = self.loop.time()
+        while True:
+            samples, reached = active.playback.take(active.frame_samples)
+            payload = active.silence if samples is None else base64.b64encode(encode(samples, active.codec)).decode()
+            await socket.send(active.message("media", media={"payload": payload, **active.media_format}))
+            for name in reached:
+                await socket.send(active.message("playedStream", name=name))
+            next_at += FRAME_SECONDS
+            delay = next_at - self.loop.time()
+            if delay < -MAX_LAG_SECONDS:
+                next_at, delay = self.loop.time(), 0
+            await asyncio.sleep(max(delay, 0))
+
+    async def _receive(self, active, socket):
+        async for raw in socket:
+            try:
+                message = json.loads(raw)
+            except (TypeError, ValueError):
+                logger.info("sandbox media: call %s sent a frame that is not JSON text", active.call_uuid)
+                continue
+            event = message.get("event") if isinstance(message, dict) else None
+            if event not in ("playAudio", "clearAudio", "checkpoint"):
+                logger.info("sandbox media: call %s sent unknown event %r", active.call_uuid, event)
+            elif not active.stream["bidirectional"]:
+                logger.info("sandbox media: call %s sent %s on a one-way stream", active.call_uuid, event)
+            elif event == "playAudio":
+                try:
+                    active.playback.add(self._incoming_audio(active, message.get("media")))
+                except ValueError as exc:
+                    logger.info("sandbox media: call %s sent unplayable audio: %s", active.call_uuid, exc)
+            elif event == "clearAudio":
+                flushed = active.playback.clear()
+                await socket.send(active.message("clearedAudio"))
+                for name in flushed:
+                    await socket.send(active.message("playedStream", name=name))
+            else:
+                active.playback.mark(message.get("name"))
+
+    @staticmethod
+    def _incoming_audio(active, media):
+        if not isinstance(media, dict) or not isinstance(media.get("payload"), str):
+            raise ValueError("playAudio needs media.payload")
+        content_type = media.get("contentType", CONTENT_TYPES[active.codec])
+        codec = _CODECS_BY_TYPE.get(str(content_type).lower())
+        if codec is None:
+            raise ValueError(f"unknown contentType {content_type!r}")
+        rate = media.get("sampleRate", active.rate if codec == active.codec else CODEC_RATES[codec][0])
+        if rate not in CODEC_RATES[codec]:
+            raise ValueError(f"sampleRate {rate!r} is not allowed for {codec}")
+        if active.playback.pending > MAX_QUEUED_SECONDS * active.rate:
+            raise ValueError(f"more than {MAX_QUEUED_SECONDS} s of audio is already queued")
+        try:
+            data = base64.b64decode(media["payload"], validate=True)
+        except ValueError as exc:
+            raise ValueError("media.payload is not base64") from exc
+        return resample(decode(data, codec), rate, active.rate)
+
+
+_engine = None
+_engine_lock = threading.Lock()
+
+
+def stream_follow(*, call_id):
+    """Stream an answered sandbox call's audio to the customer once it has its Stream JSON."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = _Engine()
+    _engine.follow(call_id)
