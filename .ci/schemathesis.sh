@@ -48,6 +48,7 @@ status=0
     --workers 1 \
     --request-timeout 10 \
     --no-shrink \
+    --generation-database none \
     || status=$?
 
 if [ "$status" -ne 0 ]; then

@@ -13,7 +13,10 @@ PAGES = {
     "agents/agent": (lambda o: o.rows.agent, lambda o: o.rows.agent.user.username),
     "agents/clicktocallnotification": (lambda o: o.notification, lambda o: o.notification.customer_number),
     "calls/sfvopiapp": (lambda o: o.tenant.app, lambda o: o.tenant.app.app_id),
-    "calls/linkednumber": (lambda o: LinkedNumber.objects.get(number=o.tenant.from_number), lambda o: o.tenant.from_number),
+    "calls/linkednumber": (
+        lambda o: LinkedNumber.objects.get(number=o.tenant.from_number),
+        lambda o: o.tenant.from_number,
+    ),
     "calls/carrieraccount": (lambda o: o.carrier, lambda o: o.carrier.name),
     "calls/call": (lambda o: o.rows.call, lambda o: o.rows.call.request_uuid),
     "calls/webhookdelivery": (lambda o: o.rows.delivery, lambda o: o.rows.delivery.webhook_id),

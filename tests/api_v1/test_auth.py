@@ -1,9 +1,9 @@
 import pytest
+from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from agents.services import agent_create, supervisor_create
 from agents.models import OrganizationAPIKey
-from django.contrib.auth import get_user_model
+from agents.services import agent_create, supervisor_create
 
 pytestmark = pytest.mark.django_db
 

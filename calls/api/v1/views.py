@@ -297,7 +297,10 @@ def _app_with_numbers(organization, app_id):
 
 class AppListView(V1View):
     @extend_schema(
-        tags=["Apps"], summary="List apps", parameters=PAGE_PARAMETERS, responses=responses({200: page_of(v1.AppSerializer)})
+        tags=["Apps"],
+        summary="List apps",
+        parameters=PAGE_PARAMETERS,
+        responses=responses({200: page_of(v1.AppSerializer)}),
     )
     def get(self, request):
         apps = selectors.app_list(organization=self.organization).prefetch_related("numbers")
@@ -369,10 +372,14 @@ class NumberListView(V1View):
 
 class NumberDetailView(V1View):
     @extend_schema(
-        tags=["Numbers"], parameters=[NUMBER_ID], summary="One number", responses=responses({200: v1.NumberSerializer}, 404)
+        tags=["Numbers"],
+        parameters=[NUMBER_ID],
+        summary="One number",
+        responses=responses({200: v1.NumberSerializer}, 404),
     )
     def get(self, request, number_id):
-        return Response(v1.NumberSerializer(selectors.number_get(organization=self.organization, number_id=number_id)).data)
+        linked = selectors.number_get(organization=self.organization, number_id=number_id)
+        return Response(v1.NumberSerializer(linked).data)
 
     @extend_schema(
         tags=["Numbers"], parameters=[NUMBER_ID], summary="Remove a number", responses=responses({204: None}, 404)
