@@ -6,6 +6,7 @@ every error leaves through `click_to_call_exception_handler` as `{"message": ...
 """
 
 import logging
+import math
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 from agents import selectors, services
 from agents.auth import api_key_lookup
 from agents.models import ClickToCallNotification
+from calls.api.throttling import CallCreateThrottle
 from calls.errors import ServiceError
 from calls.phone import InvalidPhoneNumber, to_e164
 
@@ -50,6 +52,9 @@ def click_to_call_exception_handler(exc, context):
         return Response({"message": exc.message}, status=exc.status)
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         return Response({"message": UNAUTHORIZED}, status=401, headers={"WWW-Authenticate": "X-API-Key"})
+    if isinstance(exc, exceptions.Throttled):
+        retry_after = str(max(math.ceil(exc.wait or 1), 1))
+        return Response({"message": "Too many requests, retry later"}, status=429, headers={"Retry-After": retry_after})
     if isinstance(exc, exceptions.APIException):
         return Response({"message": str(exc.detail)}, status=exc.status_code)
     logger.exception("click-to-call failed")
@@ -78,6 +83,10 @@ class ClickToCallView(APIView):
 
     def get_exception_handler(self):
         return click_to_call_exception_handler
+
+    def get_throttles(self):
+        starts_a_call = (self.request.query_params.get("call_action") or "START").upper() == "START"
+        return [CallCreateThrottle()] if starts_a_call else []
 
     @extend_schema(
         tags=["Click-to-call"],

@@ -174,3 +174,14 @@ def test_it_refuses_end_without_an_active_call_with_that_customer(tenant, agent)
 def test_it_accepts_lower_case_call_actions(tenant, agent):
     assert click(tenant, call_action="start").status_code == 200
     assert click(tenant, call_action="end").status_code == 200
+
+
+def test_it_limits_how_fast_one_organization_starts_calls(tenant, agent, settings):
+    settings.CALL_CREATE_RATE = "1/m"
+    assert click(tenant).status_code == 200
+    limited = click(tenant, customer_number="+918000000102")
+    assert limited.status_code == 429
+    assert limited.json() == {"message": "Too many requests, retry later"}
+    assert int(limited["Retry-After"]) >= 1
+    # Ending a call is never held back by the limit.
+    assert click(tenant, call_action="END").status_code == 200
