@@ -4,11 +4,14 @@ A fixed window counted with the cache's atomic increment: exact across processes
 the cache is Redis (REDIS_URL), per process with the default in-memory cache.
 """
 
+import logging
 import time
 
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
+
+logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600}
 
@@ -29,13 +32,18 @@ class CallCreateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // period)
         key = f"throttle:{self.scope}:{organization_id}:{window}"
-        cache.add(key, 0, timeout=period + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # the window expired between add and incr
-            cache.add(key, 1, timeout=period + 1)
-            count = 1
         self._wait = (window + 1) * period - now
+        try:
+            cache.add(key, 0, timeout=period + 1)
+            try:
+                count = cache.incr(key)
+            except ValueError:  # the window expired between add and incr
+                cache.add(key, 1, timeout=period + 1)
+                count = 1
+        except Exception:
+            # The limit protects the service; with its cache (Redis) away, calls still go through.
+            logger.warning("rate-limit cache unavailable; letting the request through", exc_info=True)
+            return True
         return count <= limit
 
     def wait(self):
