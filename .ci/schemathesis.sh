@@ -38,7 +38,8 @@ server_pid=$!
 base="http://127.0.0.1:$port"
 
 status=0
-"$PYTHON" -m schemathesis.cli run "$base/api/schema/" \
+# Run from the scratch directory: schemathesis keeps state files in its working directory.
+(cd "$workdir" && "$PYTHON" -m schemathesis.cli run "$base/api/schema/" \
     --wait-for-schema 30 \
     --header "X-API-Key: $api_key" \
     --checks not_a_server_error,response_schema_conformance \
@@ -48,7 +49,7 @@ status=0
     --workers 1 \
     --request-timeout 10 \
     --no-shrink \
-    --generation-database none \
+    --generation-database none) \
     || status=$?
 
 if [ "$status" -ne 0 ]; then

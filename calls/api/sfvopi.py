@@ -257,6 +257,7 @@ class AppNumberDetailView(SfvopiView):
 class CallListView(SfvopiView):
     failure_message = "Failed to initiate outbound call"
     page_size_max = 100
+    page_max = 10_000_000
 
     def get_throttles(self):
         return [CallCreateThrottle()] if self.request.method == "POST" else []
@@ -265,7 +266,7 @@ class CallListView(SfvopiView):
         tags=["SFVoPI calls"],
         summary="List calls (ours)",
         parameters=[
-            OpenApiParameter("page", int, description="1-based page number"),
+            OpenApiParameter("page", int, description="1-based page number, at most 10000000"),
             OpenApiParameter("page_size", int, description="1-100, default 50"),
         ],
         responses=inline_serializer(
@@ -286,6 +287,9 @@ class CallListView(SfvopiView):
             page_size = min(max(int(request.query_params.get("page_size", 50)), 1), self.page_size_max)
         except ValueError:
             raise exceptions.ValidationError({"page": ["page and page_size must be whole numbers."]}) from None
+        if page > self.page_max:
+            # The offset must fit the database's integers.
+            raise exceptions.ValidationError({"page": [f"page must be at most {self.page_max}."]})
         offset = (page - 1) * page_size
         calls = list(selectors.call_list(organization=self.organization)[offset : offset + page_size + 1])
         body = {
