@@ -4,10 +4,9 @@ import logging
 import random
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
-
-from django.conf import settings
 
 from calls.carriers import throttle
 from calls.carriers.base import Carrier, CarrierError, Report
@@ -18,7 +17,7 @@ from calls.carriers.superfone import SuperfoneCarrier
 from calls.carriers.vobiz import VobizCarrier
 from calls.models import FINAL_STATUSES, Call, CallStatus, CarrierKind
 
-__all__ = ["Carrier", "CarrierError", "Report", "for_account", "for_call", "place", "hang_up"]
+__all__ = ["Carrier", "CarrierError", "Report", "for_account", "for_call", "hang_up", "place"]
 
 logger = logging.getLogger(__name__)
 

@@ -2,10 +2,17 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from agents.models import Agent
+from calls import tasks
 from calls.models import Call, CarrierAccount
-from tests.carriers.fakes.providers import FakeCallApi, FakeDidForSale, FakeSuperfone, FakeVobiz
+from tests.carriers.fakes.providers import (
+    FakeCallApi,
+    FakeDidForSale,
+    FakeSuperfone,
+    FakeVobiz,
+)
 
 PUBLIC_BASE_URL = "https://cc.example.com"
 CALLER_ID = "+918000099999"
@@ -90,9 +97,6 @@ def queue_call(tenant, webhook_server, to="+918000000001"):
 
 def queue_click_to_call(tenant, account, agent, to="+918000000001"):
     """A click-to-call call as the click-to-call API queues it: agent first, then the customer."""
-    from calls import tasks
-    from django.db import transaction
-
     with transaction.atomic():
         call = Call.objects.create(
             organization=tenant.organization, agent=agent, kind=Call.Kind.CLICK_TO_CALL, from_number=CALLER_ID,

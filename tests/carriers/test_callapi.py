@@ -6,7 +6,12 @@ import pytest
 
 from calls import lifecycle
 from calls.models import CallEvent
-from tests.carriers.conftest import CALLER_ID, PUBLIC_BASE_URL, queue_call, queue_click_to_call
+from tests.carriers.conftest import (
+    CALLER_ID,
+    PUBLIC_BASE_URL,
+    queue_call,
+    queue_click_to_call,
+)
 from tests.carriers.fakes import Reply
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,7 +6,12 @@ import pytest
 
 from calls import carriers, lifecycle
 from calls.models import Call, CallEvent
-from tests.carriers.conftest import CALLER_ID, PUBLIC_BASE_URL, queue_call, queue_click_to_call
+from tests.carriers.conftest import (
+    CALLER_ID,
+    PUBLIC_BASE_URL,
+    queue_call,
+    queue_click_to_call,
+)
 from tests.carriers.fakes import Reply
 from tests.conftest import STREAM_JSON
 

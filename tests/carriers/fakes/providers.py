@@ -43,7 +43,7 @@ class FakeVobiz(FakeProvider):
 
     def handle(self, seen):
         route = r"/api/v1/{}/[^/]+/{}(/[^/]+)?/?"
-        if re.fullmatch(route.format("account", "call"), seen.path, re.I) and not re.fullmatch(
+        if re.fullmatch(route.format("account", "call"), seen.path, re.IGNORECASE) and not re.fullmatch(
             route.format("Account", "Call"), seen.path
         ):
             return self.refuse(401, "path casing", {"error": "authentication failed"})
