@@ -219,6 +219,9 @@ class Call(models.Model):
     carrier_attempts = models.PositiveIntegerField(default=0)
     # A worker placing the call holds it until then, so it is never dialled twice.
     placing_until = models.DateTimeField(null=True, blank=True)
+    # When a placement held back (rate limit, carrier retry) is due again; the sweeper
+    # leaves the call alone until then.
+    place_after = models.DateTimeField(null=True, blank=True)
     # Highest sequence number a carrier has reported, so late reports never win.
     carrier_sequence = models.IntegerField(null=True, blank=True)
 

@@ -75,11 +75,13 @@ def sweep():
             resolve_answer.enqueue(call_id)
         else:
             deliver_webhook.enqueue(delivery_id)
-    stale = Call.objects.filter(
-        status=CallStatus.QUEUED,
-        carrier_call_id="",
-        created_at__lte=now - timedelta(seconds=STALE_QUEUED_SECONDS),
-    ).values_list("pk", flat=True)[:500]
+    lost = now - timedelta(seconds=STALE_QUEUED_SECONDS)
+    stale = (
+        Call.objects.filter(status=CallStatus.QUEUED, carrier_call_id="", created_at__lte=lost)
+        .filter(Q(place_after__isnull=True) | Q(place_after__lte=lost))
+        .filter(Q(placing_until__isnull=True) | Q(placing_until__lt=now))
+        .values_list("pk", flat=True)[:500]
+    )
     for call_id in stale:
         place_call.enqueue(call_id)
     idempotency.expired_keys_delete()

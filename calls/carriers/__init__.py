@@ -59,6 +59,14 @@ def _retry_delay(exc, attempts):
     return random.uniform(ceiling / 2, ceiling)
 
 
+def _place_later(call_id, seconds):
+    from calls import tasks
+
+    due = timezone.now() + timedelta(seconds=seconds)
+    Call.objects.filter(pk=call_id).update(place_after=due)
+    tasks.place_call.using(run_after=due).enqueue(call_id)
+
+
 def place(call_id):
     """Hand a queued call to its carrier. Retryable carrier errors are tried again with backoff.
 
@@ -74,7 +82,7 @@ def place(call_id):
         admission = throttle.admit(call, claim=lambda: _claim_for_placing(call_id))
         if not admission.claimed:
             if admission.wait:
-                tasks.place_call.using(run_after=timezone.now() + timedelta(seconds=admission.wait)).enqueue(call_id)
+                _place_later(call_id, admission.wait)
             return
     elif not _claim_for_placing(call_id):
         return
@@ -88,8 +96,7 @@ def place(call_id):
     except CarrierError as exc:
         Call.objects.filter(pk=call_id).update(carrier_error=str(exc)[:2000], placing_until=None)
         if exc.retryable and call.carrier_attempts < MAX_PLACE_ATTEMPTS:
-            delay = _retry_delay(exc, call.carrier_attempts)
-            tasks.place_call.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(call_id)
+            _place_later(call_id, _retry_delay(exc, call.carrier_attempts))
         else:
             lifecycle.transition(call_id, CallStatus.FAILED, source=call.carrier, note=f"carrier: {exc}"[:200])
         return

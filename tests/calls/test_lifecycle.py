@@ -151,3 +151,18 @@ def test_two_concurrent_reports_apply_exactly_once(call):
     assert CallEvent.objects.filter(call=call).count() == 9
     assert WebhookDelivery.objects.filter(call=call, kind="hangup").count() <= 1
     assert CallStatus(call.status)
+
+
+def test_the_sweeper_places_a_lost_call_but_leaves_a_held_one_alone(call):
+    from django_tasks_db.models import DBTaskResult
+
+    long_ago = timezone.now() - timedelta(minutes=5)
+    Call.objects.filter(pk=call.pk).update(created_at=long_ago, place_after=timezone.now() + timedelta(seconds=30))
+    DBTaskResult.objects.all().delete()
+    tasks.sweep()
+    assert not DBTaskResult.objects.filter(task_path__endswith="place_call").exists()
+
+    Call.objects.filter(pk=call.pk).update(place_after=None)
+    tasks.sweep()
+    [placement] = DBTaskResult.objects.filter(task_path__endswith="place_call")
+    assert placement.args_kwargs["args"] == [call.pk]
