@@ -77,6 +77,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+elif env.bool("DATABASE_POOL", default=True):
+    # Under ASGI each request runs its sync view in a thread of its own, so persistent
+    # per-thread connections pile up until PostgreSQL refuses more; a pool per process
+    # reuses a bounded set instead (Django closes a connection back into it).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": env.int("DATABASE_POOL_SIZE", default=10),
+        "timeout": 10,
+    }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
