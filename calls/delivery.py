@@ -17,7 +17,7 @@ from datetime import UTC, timedelta
 from urllib.parse import urlsplit
 
 import requests
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -119,18 +119,19 @@ def outbox_write(call, previous_status):
     if call.status in FINAL_STATUSES and call.hangup_url:
         rows.append((WebhookDelivery.Kind.HANGUP, call.hangup_url, call.hangup_method, hangup_payload(call)))
     for kind, url, method, payload in rows:
-        delivery, created = WebhookDelivery.objects.get_or_create(
-            call=call,
-            kind=kind,
-            defaults={
-                "organization_id": call.organization_id,
-                "url": url,
-                "method": method,
-                "payload": payload,
-                "max_attempts": _max_attempts(call, kind),
-            },
-        )
-        if not created:
+        try:
+            # Insert straight away: the row exists already only if a report was replayed.
+            with transaction.atomic():
+                delivery = WebhookDelivery.objects.create(
+                    call=call,
+                    kind=kind,
+                    organization_id=call.organization_id,
+                    url=url,
+                    method=method,
+                    payload=payload,
+                    max_attempts=_max_attempts(call, kind),
+                )
+        except IntegrityError:
             continue
         if kind == WebhookDelivery.Kind.ANSWER:
             transaction.on_commit(lambda: tasks.resolve_answer.enqueue(call.pk))

@@ -59,7 +59,7 @@ def transition(
 ):
     """Move call `call_id` to `status` if that is a step forward; record the report either way."""
     with transaction.atomic():
-        call = Call.objects.select_for_update().get(pk=call_id)
+        call = _locked(call_id)
         return _apply(
             call,
             CallStatus(status),
@@ -84,17 +84,22 @@ def end(call_id, *, source, reason="hangup"):
     then told to drop the call.
     """
     with transaction.atomic():
-        call = Call.objects.select_for_update().get(pk=call_id)
+        call = _locked(call_id)
         return _end(call, source=source, reason=reason)
 
 
 def expire_if_due(call_id):
     """End the call if its deadline has passed; the timer task and the sweeper both land here."""
     with transaction.atomic():
-        call = Call.objects.select_for_update().get(pk=call_id)
+        call = _locked(call_id)
         if call.deadline_at is None or call.deadline_at > timezone.now():
             return None
         return _end(call, source="timer", reason="deadline")
+
+
+def _locked(call_id):
+    # The app comes along for the webhooks and the push; only the call's row is locked.
+    return Call.objects.select_related("app").select_for_update(of=("self",)).get(pk=call_id)
 
 
 def _end(call, *, source, reason):
@@ -169,7 +174,7 @@ def _apply(call, status, *, source, payload=None, at=None, hangup_cause="", dura
     call.save()
 
     delivery.outbox_write(call, previous)
-    transaction.on_commit(lambda: realtime.call_changed(call.pk))
+    transaction.on_commit(lambda: realtime.call_changed(call))
     if call.deadline_at:
         deadline = call.deadline_at
         transaction.on_commit(lambda: tasks.expire_deadline.using(run_after=deadline).enqueue(call.pk))

@@ -8,8 +8,8 @@ convenience on top of the database, never the record.
 
 import asyncio
 import logging
+import threading
 
-from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 logger = logging.getLogger(__name__)
@@ -22,6 +22,22 @@ _server_loop = None
 def bind_loop(loop):
     global _server_loop
     _server_loop = loop
+
+
+# Sends through Redis leave from one event loop per process, in a thread of its own:
+# channels_redis keeps its connections per loop, and a fresh loop per send (what
+# async_to_sync does in a worker thread) would open a new Redis connection every time.
+_push_loop = None
+_push_loop_lock = threading.Lock()
+
+
+def _loop_for_pushes():
+    global _push_loop
+    with _push_loop_lock:
+        if _push_loop is None or _push_loop.is_closed():
+            _push_loop = asyncio.new_event_loop()
+            threading.Thread(target=_push_loop.run_forever, name="realtime-push", daemon=True).start()
+        return _push_loop
 
 
 def org_group(organization_id):
@@ -38,7 +54,7 @@ def send(group, message):
     try:
         if isinstance(layer, InMemoryChannelLayer):
             return _send_in_process(layer, group, message)
-        async_to_sync(layer.group_send)(group, message)
+        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _loop_for_pushes()).result(timeout=5)
         return True
     except Exception:  # a push must never undo or fail the change that caused it
         logger.warning("live push to %s failed", group, exc_info=True)
@@ -60,11 +76,10 @@ def _send_in_process(layer, group, message):
     return True
 
 
-def call_changed(call_id):
-    from calls.models import Call
+def call_changed(call):
+    """Push `call` as committed (the lifecycle loads it with its app, so this reads nothing)."""
     from calls.representations import call_public
 
-    call = Call.objects.select_related("app").get(pk=call_id)
     message = {"type": "call.update", "call": call_public(call)}
     send(org_group(call.organization_id), message)
     if call.agent_id:
