@@ -1,0 +1,8 @@
+"""Settings for benchmark runs only: production settings plus the bare JSON view's URL.
+
+Never used outside bench/: production URLs stay as callcenter/urls.py has them.
+"""
+
+from callcenter.settings import *  # noqa: F403
+
+ROOT_URLCONF = "bench.urls"
