@@ -116,6 +116,22 @@ class CallCreateSerializer(serializers.Serializer):
         fields["from"] = PhoneNumberField()
         return fields
 
+    @staticmethod
+    def call_fields(data):
+        """The validated body as keyword arguments of calls.services.call_create."""
+        return {
+            "from_number": data["from"],
+            "to_number": data["to"],
+            "answer_url": data["answer_url"],
+            "answer_method": data["answer_method"],
+            "ring_url": data.get("ring_url", ""),
+            "ring_method": data["ring_method"],
+            "hangup_url": data.get("hangup_url", ""),
+            "hangup_method": data["hangup_method"],
+            "call_time_limit": data["call_time_limit"],
+            "ring_timeout": data["ring_timeout"],
+        }
+
 
 class CallQueuedSerializer(serializers.Serializer):
     request_uuid = serializers.CharField()

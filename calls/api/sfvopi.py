@@ -318,19 +318,7 @@ class CallListView(SfvopiView):
         data = self.validated(CallCreateSerializer)
 
         def produce():
-            call = services.call_create(
-                organization=self.organization,
-                from_number=data["from"],
-                to_number=data["to"],
-                answer_url=data["answer_url"],
-                answer_method=data["answer_method"],
-                ring_url=data.get("ring_url", ""),
-                ring_method=data["ring_method"],
-                hangup_url=data.get("hangup_url", ""),
-                hangup_method=data["hangup_method"],
-                call_time_limit=data["call_time_limit"],
-                ring_timeout=data["ring_timeout"],
-            )
+            call = services.call_create(organization=self.organization, **CallCreateSerializer.call_fields(data))
             return 200, {"data": {"request_uuid": call.request_uuid, "status": call.status}, "message": "success"}
 
         key = request.headers.get("Idempotency-Key")

@@ -94,3 +94,19 @@ def test_fifty_racing_requests_with_one_key_place_one_call(tenant, settings):
     assert len(responses) == 50
     assert {status for status, _ in responses} == {200}
     assert len({str(payload) for _, payload in responses}) == 1
+
+
+def test_the_rest_api_create_honours_the_key_too(tenant):
+    data = body(tenant)
+    first = tenant.api.post("/api/v1/calls", data, format="json", HTTP_IDEMPOTENCY_KEY="crm-1")
+    again = tenant.api.post("/api/v1/calls", data, format="json", HTTP_IDEMPOTENCY_KEY="crm-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    conflict = tenant.api.post(
+        "/api/v1/calls", body(tenant, to="+918000000002"), format="json", HTTP_IDEMPOTENCY_KEY="crm-1"
+    )
+    assert conflict.status_code == 422
+    assert conflict.json()["error"]["code"] == "idempotency_conflict"
+    # The two APIs keep separate keys.
+    assert create(tenant.api, data, "crm-1").status_code == 200
+    assert Call.objects.count() == 2

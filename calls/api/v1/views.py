@@ -18,7 +18,7 @@ from agents import services as agent_services
 from agents.admin_scope import organization_of
 from agents.auth import api_key_lookup
 from agents.models import OrganizationAPIKey
-from calls import selectors, services
+from calls import idempotency, selectors, services
 from calls.api.serializers import AppWriteSerializer, CallCreateSerializer
 from calls.api.throttling import CallCreateThrottle
 from calls.api.v1 import serializers as v1
@@ -95,6 +95,7 @@ ERROR_DESCRIPTIONS = {
     403: "permission_denied",
     404: "Not found, or another organization's (…_not_found, not_found)",
     409: "Conflicts with the current state (call_ended, number_taken, ...)",
+    422: "idempotency_conflict: the Idempotency-Key was used with a different body",
     429: "rate_limited: too many calls created; retry after the Retry-After header's seconds",
 }
 
@@ -167,24 +168,29 @@ class CallListView(V1View):
         tags=["Calls"],
         summary="Place an outbound call (same rules as SFVoPI's)",
         request=CallCreateSerializer,
-        responses=responses({201: v1.CallSerializer}, 429),
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", str, OpenApiParameter.HEADER,
+                description="The same key and body within 24 h replays the first answer and places no second call",
+            )
+        ],
+        responses=responses({201: v1.CallSerializer}, 422, 429),
     )
     def post(self, request):
         data = self.validated(CallCreateSerializer)
-        call = services.call_create(
-            organization=self.organization,
-            from_number=data["from"],
-            to_number=data["to"],
-            answer_url=data["answer_url"],
-            answer_method=data["answer_method"],
-            ring_url=data.get("ring_url", ""),
-            ring_method=data["ring_method"],
-            hangup_url=data.get("hangup_url", ""),
-            hangup_method=data["hangup_method"],
-            call_time_limit=data["call_time_limit"],
-            ring_timeout=data["ring_timeout"],
+
+        def produce():
+            call = services.call_create(organization=self.organization, **CallCreateSerializer.call_fields(data))
+            return status.HTTP_201_CREATED, v1.CallSerializer(call).data
+
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            status_code, body = produce()
+            return Response(body, status=status_code)
+        status_code, body, replayed = idempotency.idempotent_response(
+            organization=self.organization, scope="v1.calls", key=key, payload=request.data, produce=produce
         )
-        return Response(v1.CallSerializer(call).data, status=status.HTTP_201_CREATED)
+        return Response(body, status=status_code, headers={"Idempotent-Replayed": "true"} if replayed else None)
 
 
 class CallDetailView(V1View):
