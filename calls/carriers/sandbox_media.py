@@ -14,7 +14,11 @@ client:
   `clearAudio` flushes the queue and is acked with `clearedAudio`; `checkpoint` is acked
   with `playedStream` once the audio queued before it has been sent (checkpoints flushed by
   `clearAudio` are acked straight after `clearedAudio`). With `bidirectional: false` the
-  customer cannot send audio, so those three events are ignored.
+  customer cannot send audio, so those three events are ignored;
+- `dtmf` when the callee "presses a key": as a network's in-band detector would, the engine
+  listens to each echoed frame and reports a DTMF key tone (both of its frequencies carrying
+  most of the frame's energy) once per tone burst. So playing DTMF tones to the echo line
+  exercises the customer's dtmf handler.
 
 The stream ends when the call reaches a final status (the socket is closed with 1000),
 when `stream_timeout` runs out, or when the customer closes the socket with 1000. Any
@@ -35,6 +39,7 @@ import asyncio
 import base64
 import json
 import logging
+import math
 import secrets
 import sys
 import threading
@@ -70,6 +75,9 @@ CONTENT_TYPES = {"PCMA": "audio/PCMA", "PCMU": "audio/PCMU", "L16": "audio/x-l16
 _CODECS_BY_TYPE = {content_type.lower(): codec for codec, content_type in CONTENT_TYPES.items()}
 _DIRECTION_TAGS = {"INBOUND": "IN", "OUTBOUND": "OUT", "BOTH": "BI"}
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_DTMF_ROWS = (697, 770, 852, 941)
+_DTMF_COLUMNS = (1209, 1336, 1477, 1633)
+_DTMF_KEYS = ("123A", "456B", "789C", "*0#D")
 
 
 # G.711. Both laws compress a sign and magnitude into 3 exponent (segment) bits and 4
@@ -161,6 +169,35 @@ def resample(samples, source_rate, target_rate):
     return out
 
 
+def _tone_power(samples, frequency, rate):
+    """Goertzel: the power of one frequency in the frame, without a full Fourier transform."""
+    coefficient = 2 * math.cos(2 * math.pi * frequency / rate)
+    previous = before_previous = 0.0
+    for sample in samples:
+        previous, before_previous = sample + coefficient * previous - before_previous, previous
+    return previous * previous + before_previous * before_previous - coefficient * previous * before_previous
+
+
+def dtmf_key(samples, rate):
+    """The DTMF key sounding in this frame, or None."""
+    energy = sum(sample * sample for sample in samples)
+    if energy < len(samples) * 100**2:  # quieter than about -50 dBFS
+        return None
+    rows = [_tone_power(samples, frequency, rate) for frequency in _DTMF_ROWS]
+    columns = [_tone_power(samples, frequency, rate) for frequency in _DTMF_COLUMNS]
+    row = max(range(4), key=rows.__getitem__)
+    column = max(range(4), key=columns.__getitem__)
+    # A lone sinusoid's power here is len * energy / 2; a key's two tones hold most of it,
+    # each well above its neighbours.
+    if rows[row] + columns[column] < 0.6 * len(samples) * energy / 2:
+        return None
+    if any(4 * power > rows[row] for index, power in enumerate(rows) if index != row):
+        return None
+    if any(4 * power > columns[column] for index, power in enumerate(columns) if index != column):
+        return None
+    return _DTMF_KEYS[row][column]
+
+
 def ulid():
     """48 bits of milliseconds and 80 random bits in Crockford base32: sortable, 26 characters."""
     value = int(time.time() * 1000) << 80 | secrets.randbits(80)
@@ -231,6 +268,7 @@ class _Stream:
         self.frame_samples = round(self.rate * FRAME_SECONDS)
         self.silence = base64.b64encode(encode(array("h", bytes(2 * self.frame_samples)), self.codec)).decode()
         self.playback = Playback()
+        self.key_down = None  # the DTMF key sounding in the last frame
         self.over = asyncio.Event()
         self.why = ""
         self.task = None
@@ -396,6 +434,10 @@ class _Engine:
             await socket.send(active.message("media", media={"payload": payload, **active.media_format}))
             for name in reached:
                 await socket.send(active.message("playedStream", name=name))
+            key = None if samples is None else dtmf_key(samples, active.rate)
+            if key is not None and key != active.key_down:
+                await socket.send(active.message("dtmf", dtmf={"digit": key}))
+            active.key_down = key
             next_at += FRAME_SECONDS
             delay = next_at - self.loop.time()
             if delay < -MAX_LAG_SECONDS:

@@ -191,6 +191,7 @@ def test_it_echoes_played_audio_and_acks_a_checkpoint_once_it_has_played(tenant,
     # The ack follows the last echoed frame.
     last_echo = [i for i, m in enumerate(connection.messages) if m.get("event") == "media"][first + 2]
     assert connection.messages.index(ack) > last_echo
+    assert connection.events("dtmf") == []
 
 
 def test_it_echoes_l16_audio_sample_for_sample(tenant, webhook_server, run_tasks, media):
@@ -236,6 +237,37 @@ def test_it_flushes_queued_audio_on_clear_audio_and_acks_pending_checkpoints(
     assert after[1:] and all(frame == PCMA_SILENCE for frame in after[1:])
     echoed = [frame for frame in connection.payloads() if frame != PCMA_SILENCE]
     assert len(echoed) < 500
+
+
+def key_tone(key, rate, seconds):
+    row = next(index for index, keys in enumerate(("123A", "456B", "789C", "*0#D")) if key in keys)
+    low, high = (697, 770, 852, 941)[row], (1209, 1336, 1477, 1633)["123A456B789C*0#D".index(key) % 4]
+    return [round(6000 * (math.sin(2 * math.pi * low * n / rate) + math.sin(2 * math.pi * high * n / rate)))
+            for n in range(round(rate * seconds))]
+
+
+def test_it_reports_dtmf_tones_played_to_the_callee_once_per_press(tenant, webhook_server, run_tasks, media):
+    _, connection = answered_call(tenant, webhook_server, run_tasks, media)
+    gap = [0] * 480
+    samples = key_tone("5", 8000, 0.1) + gap + key_tone("5", 8000, 0.1) + gap + key_tone("#", 8000, 0.1)
+    clip = bytes(sandbox_media.alaw_encode(sample) for sample in samples)
+    media.send(connection, {"event": "playAudio", "media": {"payload": base64.b64encode(clip).decode()}})
+    media.send(connection, {"event": "checkpoint", "name": "dialled"})
+    connection.wait_for_event("playedStream")
+    presses = connection.events("dtmf")
+    assert [press["dtmf"] for press in presses] == [{"digit": "5"}, {"digit": "5"}, {"digit": "#"}]
+    assert presses[0]["streamId"] == connection.messages[0]["streamId"]
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 48000])
+def test_it_recognises_every_dtmf_key_and_nothing_else(rate):
+    frame = round(rate * 0.02)
+    for key in "123A456B789C*0#D":
+        assert sandbox_media.dtmf_key(key_tone(key, rate, 0.02), rate) == key
+    lone_tone = [round(9000 * math.sin(2 * math.pi * 1000 * n / rate)) for n in range(frame)]
+    assert sandbox_media.dtmf_key(lone_tone, rate) is None
+    assert sandbox_media.dtmf_key([0] * frame, rate) is None
+    assert sandbox_media.dtmf_key([(n * 7919) % 20001 - 10000 for n in range(frame)], rate) is None
 
 
 def test_it_ignores_played_audio_on_a_one_way_stream(tenant, webhook_server, run_tasks, media):
