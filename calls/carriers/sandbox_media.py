@@ -22,9 +22,11 @@ client:
 
 The stream ends when the call reaches a final status (the socket is closed with 1000),
 when `stream_timeout` runs out, or when the customer closes the socket with 1000. Any
-other drop is reconnected with back-off. A stream that ends while the call is still up
-hangs the call up when `keep_call_alive` is false. A stream that never connects is logged
-and the call keeps going to its normal end (Superfone's behaviour there is undocumented).
+other drop is reconnected with back-off (RECONNECT_ATTEMPTS tries). A stream that ends
+while the call is still up hangs the call up when `keep_call_alive` is false. A stream
+that never connects (CONNECT_ATTEMPTS tries) is logged and the call keeps going to its
+normal end (Superfone's behaviour there is undocumented). The stream URL passes the same
+guard as webhook URLs (calls.urlguard), and the socket goes to the address it checked.
 
 One asyncio loop in a daemon thread per process runs every stream. It learns that a
 followed call has its stream, and that a streaming call ended, by polling the database
@@ -271,7 +273,7 @@ class _Stream:
         self.key_down = None  # the DTMF key sounding in the last frame
         self.over = asyncio.Event()
         self.why = ""
-        self.task = None
+        self.task = None  # held so the loop's weak reference is not the only one
 
     def finish(self, why):
         if not self.over.is_set():
@@ -315,7 +317,7 @@ class _Engine:
 
     def _run(self):
         asyncio.set_event_loop(self.loop)
-        self._watcher = self.loop.create_task(self._watch())
+        self._watcher = self.loop.create_task(self._watch())  # held, as tasks are weakly referenced
         self.loop.run_forever()
 
     def _db(self, function, *args):
@@ -336,13 +338,13 @@ class _Engine:
         while True:
             await asyncio.sleep(POLL_SECONDS)
             stream_ids, waiting_ids = list(self.streams), list(self.waiting)
-            if not stream_ids and not waiting_ids:
-                if holding_connection:
-                    await self._db(_release_connection)
-                    holding_connection = False
-                continue
-            holding_connection = True
             try:
+                if not stream_ids and not waiting_ids:
+                    if holding_connection:
+                        holding_connection = False
+                        await self._db(_release_connection)
+                    continue
+                holding_connection = True
                 running, waiting = await self._db(_poll, stream_ids, waiting_ids)
             except Exception:  # a database hiccup must not stop the watch
                 logger.exception("sandbox media: polling call statuses failed")
@@ -387,7 +389,10 @@ class _Engine:
             timeout.cancel()
             self.streams.pop(active.call_id, None)
         if connected and active.why != "call_ended" and not active.stream["keep_call_alive"]:
-            await self._db(_hang_up, active.call_id, active.why)
+            try:
+                await self._db(_hang_up, active.call_id, active.why)
+            except Exception:  # the sweeper still ends the call at its time limit
+                logger.exception("sandbox media: hanging up call %s failed", active.call_uuid)
 
     async def _connect(self, active):
         url = active.stream["url"]
@@ -402,7 +407,6 @@ class _Engine:
         )
 
     async def _converse(self, active, socket):
-        await socket.send(active.message("start", callId=active.call_uuid, mediaFormat=active.media_format))
         parts = [
             self.loop.create_task(self._send_media(active, socket)),
             self.loop.create_task(self._receive(active, socket)),
@@ -427,6 +431,7 @@ class _Engine:
             await socket.close()
 
     async def _send_media(self, active, socket):
+        await socket.send(active.message("start", callId=active.call_uuid, mediaFormat=active.media_format))
         next_at = self.loop.time()
         while True:
             samples, reached = active.playback.take(active.frame_samples)
