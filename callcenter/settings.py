@@ -81,11 +81,15 @@ elif env.bool("DATABASE_POOL", default=True):
     # Under ASGI each request runs its sync view in a thread of its own, so persistent
     # per-thread connections pile up until PostgreSQL refuses more; a pool per process
     # reuses a bounded set instead (Django closes a connection back into it).
+    # A request waits at most DATABASE_POOL_TIMEOUT for a connection, so while the database
+    # is down requests fail fast instead of queueing; connections are checked when taken,
+    # so none left dead by a database restart is handed out (CONN_HEALTH_CHECKS).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
         "max_size": env.int("DATABASE_POOL_SIZE", default=10),
-        "timeout": 10,
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=1.0),
     }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
