@@ -34,6 +34,10 @@ DEFAULT_HANGUP_CAUSE = {
     CallStatus.FAILED: "41",
 }
 CAUSE_TIME_LIMIT = "31"
+# Deadlines further off than this are left to the sweeper (at most SWEEP_INTERVAL late):
+# a timer task outlives a call that ends early, and every queued task slows the task
+# worker's poll, so hours-long time limits would make timers cost follow past calls.
+TIMER_HORIZON = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,7 @@ def _apply(call, status, *, source, payload=None, at=None, hangup_cause="", dura
 
     delivery.outbox_write(call, previous)
     transaction.on_commit(lambda: realtime.call_changed(call))
-    if call.deadline_at:
+    if call.deadline_at and call.deadline_at - timezone.now() <= TIMER_HORIZON:
         deadline = call.deadline_at
         transaction.on_commit(lambda: tasks.expire_deadline.using(run_after=deadline).enqueue(call.pk))
     return Outcome(call, applied=True, note=note)
