@@ -107,7 +107,12 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # "pubsub": one publish per group send, fanned out inside each process (at most
+            # once, no per-channel queues), which keeps pushes to many sockets fast.
+            "BACKEND": {
+                "core": "channels_redis.core.RedisChannelLayer",
+                "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            }[env.str("REDIS_CHANNEL_LAYER", default="core")],
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
