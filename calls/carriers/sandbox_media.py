@@ -51,7 +51,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connection, connections
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
@@ -287,6 +287,12 @@ class _Stream:
 def _poll(stream_ids, waiting_ids):
     """Which streaming calls are still live, and {id: (call_uuid, Stream JSON or None)} of the live waiting ones."""
     close_old_connections()
+    if connection.vendor == "sqlite":
+        # The poll must never hold up the lifecycle's writers. In SQLite's shared-cache mode
+        # (Django's in-memory test database) a reader locks the table unless it reads
+        # uncommitted rows; with a WAL file (the default) this changes nothing.
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA read_uncommitted = 1")
     live = Call.objects.exclude(status__in=FINAL_STATUSES)
     running = set(live.filter(pk__in=stream_ids).values_list("pk", flat=True)) if stream_ids else set()
     waiting = {}
