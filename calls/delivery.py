@@ -41,7 +41,6 @@ RESPONSE_KEEP_CHARS = 2000
 SECRET_ROTATION_OVERLAP = timedelta(hours=24)
 
 
-
 class _PinnedAddressAdapter(requests.adapters.HTTPAdapter):
     """Connects to the address the URL guard checked, not to whatever DNS says a moment later.
 
