@@ -8,7 +8,7 @@ ingestion path.) Restcomm signs nothing, so no signature work flatters or burden
 Each callback reports "ringing" for a different queued call, which owes the customer a
 ring webhook; a local receiver records when each webhook arrives.
 
-    python -m bench.bench_callbacks [--rate 100] [--seconds 8] [--saturation-seconds 10]
+    python -m bench.bench_callbacks [--rate 40] [--seconds 8] [--saturation-seconds 10]
 """
 
 import argparse
@@ -127,7 +127,7 @@ async def run(stack, args, receiver, prefix, paced, saturated):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--rate", type=float, default=40)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--saturation-seconds", type=int, default=10)
     parser.add_argument("--saturation-calls", type=int, default=8000)

@@ -9,10 +9,11 @@ the ratio create-call / bare, and the web processes' resident memory.
 import argparse
 import asyncio
 import json
+import os
 import threading
 import time
 
-from bench.common import Stack, print_machine, run_wrk
+from bench.common import Stack, cpu_split, print_machine, run_wrk
 from bench.loadgen import open_loop
 
 # Ends in 5: the sandbox answers busy at once, so each call costs the worker little and
@@ -72,9 +73,10 @@ def main():
         saturation = {}
         for name, path in endpoints.items():
             stack.wait_worker_idle()
-            result = run_wrk(stack.base + path, "post.lua", seconds=args.saturation_seconds,
-                             env={"BENCH_BODY": body, "BENCH_API_KEY": tenant["api_key"]})  # fmt: skip
-            result.update(endpoint=name, mode="saturation (wrk -t1 -c32)")
+            result, split = cpu_split(stack, lambda path=path: run_wrk(
+                stack.base + path, "post.lua", seconds=args.saturation_seconds,
+                env={"BENCH_BODY": body, "BENCH_API_KEY": tenant["api_key"]}))  # fmt: skip
+            result.update(endpoint=name, mode="saturation (wrk -t1 -c32)", cores_used=split)
             saturation[name] = result
             print(json.dumps(result), flush=True)
         sampler.running = False
@@ -89,6 +91,8 @@ def main():
         for name, row in saturation.items():
             print(f"{name:<12} {row['mode']:<26} {row['rps']:>8} {row['p50']:>8} {row['p95']:>8} {row['p99']:>8}"
                   f"  {row['non2xx'] + row['socket_errors'] or ''}")  # fmt: skip
+        for name, row in saturation.items():
+            print(f"cores busy during {name} saturation: {row['cores_used']} (of {os.cpu_count()})")
         ratio = saturation["create_call"]["rps"] / saturation["bare"]["rps"]
         print(f"create-call / bare throughput at saturation: {ratio:.0%} (target >= 50%)")
         at200 = next((r for r in rows if r["endpoint"] == "create_call" and r["mode"] == "200/s"), None)

@@ -266,3 +266,43 @@ def run_wrk(url, script, *, env=None, seconds=10, connections=32, threads=1):
     result = json.loads(line.removeprefix("WRK_JSON "))
     result["rps"] = round((result["requests"] - result["non2xx"]) / result["seconds"], 1)
     return result
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by `pids` (ones that have exited count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pids_named(name):
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def cpu_split(stack, seconds_fn):
+    """Run `seconds_fn()` and report the CPU seconds web, worker, PostgreSQL and Redis used meanwhile."""
+    groups = {
+        "web": lambda: stack.web_pids(),
+        "worker": lambda: [stack.worker.pid] if stack.with_worker else [],
+        "postgres": lambda: pids_named("postgres"),
+        "redis": lambda: pids_named("redis-server"),
+    }
+    before = {name: (pids(), cpu_seconds(pids())) for name, pids in groups.items()}
+    started = time.time()
+    result = seconds_fn()
+    wall = time.time() - started
+    split = {name: round((cpu_seconds(pids_before) - used) / wall, 2) for name, (pids_before, used) in before.items()}
+    return result, split
