@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents import selectors
+from agents.auth import api_key_forget
 from agents.models import Agent, ClickToCallNotification, ConsoleConnection, Membership
 from agents.representations import notification_public
 from calls import lifecycle, realtime, tasks
@@ -189,8 +190,9 @@ def agent_deactivate(*, agent):
 
 
 def organization_api_key_revoke(*, key):
-    """Revoke a key for good: requests with it are refused from now on."""
+    """Revoke a key for good: this process refuses it at once, others within API_KEY_CACHE_SECONDS."""
     if not key.revoked:
         key.revoked = True
         key.save(update_fields=["revoked"])
+    api_key_forget(key)
     return key

@@ -175,6 +175,9 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["callcenter.schema.documented_endpoints"],
 }
 
+# How long a process trusts an API key it has verified; a revoked key stops working within this.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5.0)
+
 # Phone numbers without a country code are read in this region.
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="IN")
 

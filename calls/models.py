@@ -122,7 +122,7 @@ class CarrierAccount(models.Model):
     max_concurrent_calls = models.PositiveIntegerField(default=10)
     is_default = models.BooleanField(default=True)
     # Part of every callback URL we hand the carrier, so a callback proves it came from one.
-    callback_token = models.CharField(max_length=64, default=new_callback_token, editable=False)
+    callback_token = models.CharField(max_length=64, default=new_callback_token, editable=False, unique=True)
     # The calls-per-second throttle: the earliest moment the next call may leave.
     next_placement_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,6 +1,7 @@
 """Writes: every change to apps, numbers and calls goes through one of these functions."""
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from calls import lifecycle, tasks
@@ -100,6 +101,8 @@ def call_create(
     ring_timeout=60,
 ):
     """Queue an outbound SFVoPI call. Placing it happens in the background once this commits."""
+    # One query finds the app behind the number and the organization's carrier account.
+    default_account = CarrierAccount.objects.filter(organization=OuterRef("organization"), is_default=True)
     linked = (
         LinkedNumber.objects.select_related("app")
         .filter(
@@ -108,6 +111,10 @@ def call_create(
             app__isnull=False,
             app__status=SfvopiApp.Status.ACTIVE,
         )
+        .annotate(
+            carrier_account_id=Subquery(default_account.values("pk")[:1]),
+            carrier_kind=Subquery(default_account.values("kind")[:1]),
+        )
         .first()
     )
     if linked is None:
@@ -115,27 +122,26 @@ def call_create(
             f"VoIP number {from_number} is not linked to any SFVoPI app for this org", code="number_not_linked"
         )
     app = linked.app
-    account = carrier_account_for(organization)
-    with transaction.atomic():
-        call = Call.objects.create(
-            organization=organization,
-            app=app,
-            from_number=from_number,
-            to_number=to_number,
-            answer_url=answer_url,
-            answer_method=answer_method,
-            ring_url=ring_url or "",
-            ring_method=ring_method,
-            hangup_url=hangup_url or app.hangup_url or "",
-            hangup_method=hangup_method if hangup_url else app.hangup_method,
-            fallback_answer_url=app.fallback_answer_url or "",
-            fallback_answer_method=app.fallback_answer_method,
-            call_time_limit=call_time_limit,
-            ring_timeout=ring_timeout,
-            carrier=account.kind if account else CarrierKind.SANDBOX,
-            carrier_account=account,
-        )
-        transaction.on_commit(lambda: tasks.place_call.enqueue(call.pk))
+    call = Call.objects.create(
+        organization=organization,
+        app=app,
+        from_number=from_number,
+        to_number=to_number,
+        answer_url=answer_url,
+        answer_method=answer_method,
+        ring_url=ring_url or "",
+        ring_method=ring_method,
+        hangup_url=hangup_url or app.hangup_url or "",
+        hangup_method=hangup_method if hangup_url else app.hangup_method,
+        fallback_answer_url=app.fallback_answer_url or "",
+        fallback_answer_method=app.fallback_answer_method,
+        call_time_limit=call_time_limit,
+        ring_timeout=ring_timeout,
+        carrier=linked.carrier_kind or CarrierKind.SANDBOX,
+        carrier_account_id=linked.carrier_account_id,
+    )
+    # Runs at once, or when an enclosing transaction (an idempotency key's) commits.
+    transaction.on_commit(lambda: tasks.place_call.enqueue(call.pk))
     return call
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
 
+from agents import auth
 from agents.auth import organization_api_key_create
 from agents.models import Organization
 from calls import services
@@ -25,8 +26,10 @@ STREAM_JSON = {"stream": {"url": "wss://media.example.com/ws", "codec": "PCMA", 
 
 @pytest.fixture(autouse=True)
 def _embedded_settings(settings):
-    # Rate-limit windows live in the cache; each test starts with a fresh allowance.
+    # Rate-limit windows live in the cache; each test starts with a fresh allowance,
+    # and with no API key remembered from an earlier test.
     cache.clear()
+    auth._verified.clear()
     settings.ALLOW_PRIVATE_WEBHOOK_URLS = True
     settings.SANDBOX_RING_SECONDS = 0
     settings.SANDBOX_TALK_SECONDS = 0.2

@@ -34,12 +34,11 @@ class CallCreateThrottle(BaseThrottle):
         key = f"throttle:{self.scope}:{organization_id}:{window}"
         self._wait = (window + 1) * period - now
         try:
-            cache.add(key, 0, timeout=period + 1)
+            # One round trip in the common case: the window's counter already exists.
             try:
                 count = cache.incr(key)
-            except ValueError:  # the window expired between add and incr
-                cache.add(key, 1, timeout=period + 1)
-                count = 1
+            except ValueError:
+                count = 1 if cache.add(key, 1, timeout=period + 1) else cache.incr(key)
         except Exception:
             # The limit protects the service; with its cache (Redis) away, calls still go through.
             logger.warning("rate-limit cache unavailable; letting the request through", exc_info=True)

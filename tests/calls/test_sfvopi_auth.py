@@ -38,3 +38,22 @@ def test_it_accepts_the_header_in_any_case(client, tenant):
 def test_it_records_when_a_key_was_last_used(client, tenant):
     client.get("/superfone/sfvopi/apps", HTTP_X_API_KEY=tenant.api_key)
     assert OrganizationAPIKey.objects.get(organization=tenant.organization).last_used_at is not None
+
+
+def test_a_key_revoked_through_the_service_is_refused_at_once(client, tenant):
+    from agents.services import organization_api_key_revoke
+
+    assert client.get("/superfone/sfvopi/apps", HTTP_X_API_KEY=tenant.api_key).status_code == 200
+    organization_api_key_revoke(key=OrganizationAPIKey.objects.get(organization=tenant.organization))
+    assert client.get("/superfone/sfvopi/apps", HTTP_X_API_KEY=tenant.api_key).status_code == 401
+
+
+def test_a_key_revoked_elsewhere_is_refused_once_the_cache_lapses(client, tenant, settings):
+    settings.API_KEY_CACHE_SECONDS = 0.2
+    assert client.get("/superfone/sfvopi/apps", HTTP_X_API_KEY=tenant.api_key).status_code == 200
+    # Another process revoked it: this one still trusts its recent check for a moment.
+    OrganizationAPIKey.objects.filter(organization=tenant.organization).update(revoked=True)
+    import time
+
+    time.sleep(0.25)
+    assert client.get("/superfone/sfvopi/apps", HTTP_X_API_KEY=tenant.api_key).status_code == 401
