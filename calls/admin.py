@@ -211,8 +211,22 @@ def _redeliver_failed(modeladmin, request, deliveries):
     modeladmin.message_user(request, f"Queued {redelivered} failed webhook(s) for redelivery.", messages.SUCCESS)
 
 
+class RecordOnlyAdmin(OrganizationScopedAdmin):
+    """Calls and deliveries are records: nobody adds, edits or deletes them by hand; the
+    actions change them through the lifecycle and the outbox."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Call)
-class CallAdmin(OrganizationScopedAdmin):
+class CallAdmin(RecordOnlyAdmin):
     """Calls are a record: nobody edits them here. Status moves only through the lifecycle (the actions)."""
 
     list_display = ["request_uuid", "status", "direction", "agent", "from_number", "to_number", "started_at",
@@ -243,15 +257,6 @@ class CallAdmin(OrganizationScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [name for _, options in self.fieldsets for name in options["fields"]]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Hang up selected live calls", permissions=["view"])
     def hang_up_calls(self, request, queryset):
@@ -287,7 +292,7 @@ class CallAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(OrganizationScopedAdmin):
+class WebhookDeliveryAdmin(RecordOnlyAdmin):
     list_display = ["webhook_id", "kind", "state", "call", "url", "attempts", "response_code", "created_at",
                     "organization"]
     list_filter = ["state", "kind", "organization"]
@@ -298,15 +303,6 @@ class WebhookDeliveryAdmin(OrganizationScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Redeliver selected failed webhooks", permissions=["view"])
     def redeliver(self, request, queryset):

@@ -19,7 +19,7 @@ from agents import auth
 from agents.auth import organization_api_key_create
 from agents.models import Organization
 from calls import services
-from calls.models import LinkedNumber
+from calls.models import Call, LinkedNumber
 
 STREAM_JSON = {"stream": {"url": "wss://media.example.com/ws", "codec": "PCMA", "sample_rate": 8000}}
 
@@ -56,6 +56,20 @@ def make_tenant(name, number_suffix):
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=raw_key)
     return Tenant(organization, raw_key, app, from_number, client)
+
+
+def queued_call(tenant, **fields):
+    """A call as the API would queue it, with all three customer webhooks set."""
+    return Call.objects.create(
+        organization=tenant.organization,
+        app=tenant.app,
+        from_number=tenant.from_number,
+        to_number="+918000000001",
+        answer_url="https://customer.example.com/answer",
+        ring_url="https://customer.example.com/ring",
+        hangup_url="https://customer.example.com/hangup",
+        **fields,
+    )
 
 
 @pytest.fixture

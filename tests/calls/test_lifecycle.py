@@ -9,21 +9,14 @@ from django.utils import timezone
 
 from calls import lifecycle, tasks
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
+from tests.conftest import queued_call
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def call(tenant):
-    return Call.objects.create(
-        organization=tenant.organization,
-        app=tenant.app,
-        from_number=tenant.from_number,
-        to_number="+918000000001",
-        answer_url="https://customer.example.com/answer",
-        ring_url="https://customer.example.com/ring",
-        hangup_url="https://customer.example.com/hangup",
-    )
+    return queued_call(tenant)
 
 
 def statuses(call):

@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from calls import lifecycle
-from calls.models import Call, WebhookDelivery
+from calls.models import WebhookDelivery
+from tests.conftest import queued_call
 
 pytestmark = pytest.mark.django_db
 
@@ -28,18 +29,6 @@ def deliveries(draw):
     return name, draw(st.permutations(reports + copies))
 
 
-def new_call(tenant):
-    return Call.objects.create(
-        organization=tenant.organization,
-        app=tenant.app,
-        from_number=tenant.from_number,
-        to_number="+918000000001",
-        answer_url="https://customer.example.com/answer",
-        ring_url="https://customer.example.com/ring",
-        hangup_url="https://customer.example.com/hangup",
-    )
-
-
 def play(call, reports, *, with_sequence):
     for seq, status, extra in reports:
         lifecycle.transition(
@@ -54,8 +43,8 @@ def play(call, reports, *, with_sequence):
 def test_any_delivery_order_ends_like_the_ordered_one(tenant, case, with_sequence):
     name, delivered = case
     ordered = [(seq, status, extra) for seq, (status, extra) in enumerate(SCENARIOS[name])]
-    expected = play(new_call(tenant), ordered, with_sequence=with_sequence)
-    actual = play(new_call(tenant), delivered, with_sequence=with_sequence)
+    expected = play(queued_call(tenant), ordered, with_sequence=with_sequence)
+    actual = play(queued_call(tenant), delivered, with_sequence=with_sequence)
 
     assert actual.status == expected.status
     assert actual.hangup_cause == expected.hangup_cause
