@@ -54,9 +54,10 @@ class AppWriteSerializer(serializers.Serializer):
     retry_webhooks = serializers.BooleanField(default=False, help_text="Ours: retry ring and hangup webhooks.")
 
 
-class AppSerializer(serializers.Serializer):
+# What every representation of an app shows: the SFVoPI one and /api/v1's. (A comment,
+# not a docstring, so it does not become the schema's description of both.)
+class AppFieldsSerializer(serializers.Serializer):
     app_id = serializers.CharField()
-    org_id = serializers.IntegerField(source="organization_id")
     name = serializers.CharField()
     answer_url = serializers.CharField()
     answer_method = serializers.CharField()
@@ -66,6 +67,10 @@ class AppSerializer(serializers.Serializer):
     fallback_answer_method = serializers.CharField()
     status = serializers.CharField()
     retry_webhooks = serializers.BooleanField()
+
+
+class AppSerializer(AppFieldsSerializer):
+    org_id = serializers.IntegerField(source="organization_id")
     created_by = serializers.IntegerField(source="created_by_id", allow_null=True)
     created_at = serializers.SerializerMethodField()
     updated_at = serializers.SerializerMethodField()

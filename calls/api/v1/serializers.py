@@ -4,7 +4,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from calls.api.serializers import PhoneNumberField
+from calls.api.serializers import AppFieldsSerializer, PhoneNumberField
 from calls.models import Call, CallStatus, WebhookDelivery
 
 MAX_ID = 2**63 - 1
@@ -17,20 +17,10 @@ def with_from_and_to(fields, field_class, **kwargs):
     return fields
 
 
-class AppSerializer(serializers.Serializer):
+class AppSerializer(AppFieldsSerializer):
     class Meta:
         ref_name = "ApiApp"  # "App" is the SFVoPI shape
 
-    app_id = serializers.CharField()
-    name = serializers.CharField()
-    answer_url = serializers.CharField()
-    answer_method = serializers.CharField()
-    hangup_url = serializers.CharField(allow_null=True)
-    hangup_method = serializers.CharField()
-    fallback_answer_url = serializers.CharField(allow_null=True)
-    fallback_answer_method = serializers.CharField()
-    status = serializers.CharField()
-    retry_webhooks = serializers.BooleanField()
     webhook_secret = serializers.CharField(help_text="Verifies the Standard Webhooks signature of our webhooks.")
     numbers = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
