@@ -104,3 +104,15 @@ def queue_click_to_call(tenant, account, agent, to="+918000000001"):
         )
         transaction.on_commit(lambda: tasks.place_call.enqueue(call.pk))
     return call
+
+
+def placed(fake, call, run_tasks, wait=0):
+    """Run the queued work, then return what the fake provider recorded for the call.
+
+    Fails when the fake saw anything off in our requests.
+    """
+    run_tasks(wait=wait)
+    call.refresh_from_db()
+    assert fake.problems == []
+    assert call.carrier_call_id in fake.calls
+    return fake.calls[call.carrier_call_id]

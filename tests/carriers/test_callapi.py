@@ -9,6 +9,7 @@ from calls.models import CallEvent
 from tests.carriers.conftest import (
     CALLER_ID,
     PUBLIC_BASE_URL,
+    placed,
     queue_call,
     queue_click_to_call,
 )
@@ -16,13 +17,6 @@ from tests.carriers.fakes import Reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-def placed(callapi, call, run_tasks, wait=0):
-    run_tasks(wait=wait)
-    call.refresh_from_db()
-    assert callapi.problems == []
-    assert call.carrier_call_id in callapi.calls
-    return callapi.calls[call.carrier_call_id]
 
 
 def test_it_places_a_click_to_call_with_the_documented_form(tenant, callapi, callapi_account, agent, run_tasks):

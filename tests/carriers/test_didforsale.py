@@ -3,18 +3,16 @@
 import pytest
 
 from calls.models import CallEvent
-from tests.carriers.conftest import PUBLIC_BASE_URL, queue_call, queue_click_to_call
+from tests.carriers.conftest import (
+    PUBLIC_BASE_URL,
+    placed,
+    queue_call,
+    queue_click_to_call,
+)
 from tests.carriers.fakes import Reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-def placed(didforsale, call, run_tasks, wait=0):
-    run_tasks(wait=wait)
-    call.refresh_from_db()
-    assert didforsale.problems == []
-    assert call.carrier_call_id in didforsale.calls
-    return didforsale.calls[call.carrier_call_id]
 
 
 def test_it_places_a_click_to_call_with_the_documented_post(tenant, didforsale, didforsale_account, agent, run_tasks):

@@ -3,19 +3,17 @@
 import pytest
 
 from calls import lifecycle
-from tests.carriers.conftest import PUBLIC_BASE_URL, queue_call, queue_click_to_call
+from tests.carriers.conftest import (
+    PUBLIC_BASE_URL,
+    placed,
+    queue_call,
+    queue_click_to_call,
+)
 from tests.carriers.fakes import Reply
 from tests.conftest import STREAM_JSON
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-def placed(superfone, call, run_tasks, wait=0):
-    run_tasks(wait=wait)
-    call.refresh_from_db()
-    assert superfone.problems == []
-    assert call.carrier_call_id in superfone.calls
-    return superfone.calls[call.carrier_call_id]
 
 
 def test_it_forwards_an_sfvopi_call_with_our_callback_urls(tenant, superfone, superfone_account, webhook_server,

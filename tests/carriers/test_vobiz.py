@@ -9,6 +9,7 @@ from calls.models import Call, CallEvent
 from tests.carriers.conftest import (
     CALLER_ID,
     PUBLIC_BASE_URL,
+    placed,
     queue_call,
     queue_click_to_call,
 )
@@ -17,13 +18,6 @@ from tests.conftest import STREAM_JSON
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-def placed(vobiz, call, run_tasks):
-    run_tasks()
-    call.refresh_from_db()
-    assert vobiz.problems == []
-    assert call.carrier_call_id in vobiz.calls
-    return vobiz.calls[call.carrier_call_id]
 
 
 def test_it_places_a_call_with_the_documented_request(tenant, vobiz, vobiz_account, webhook_server, run_tasks):
