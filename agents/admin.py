@@ -5,67 +5,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.db.models import Exists, OuterRef
 
 from agents import services
-from agents.admin_scope import OrganizationScopedAdmin, organization_of
-from agents.models import Agent, ClickToCallNotification, Membership, Organization, OrganizationAPIKey
+from agents.models import Agent, ClickToCallNotification
+from agents.selectors import agent_state
 from calls.models import LIVE_STATUSES, Call
 from calls.phone import InvalidPhoneNumber, to_e164
-
-
-@admin.register(Organization)
-class OrganizationAdmin(OrganizationScopedAdmin):
-    list_display = ["name", "created_at"]
-    search_fields = ["name"]
-    supervisor_can = frozenset({"view"})
-
-
-@admin.register(Membership)
-class MembershipAdmin(OrganizationScopedAdmin):
-    """Who belongs where: only superusers hand out memberships."""
-
-    list_display = ["user", "organization"]
-    list_select_related = ["user", "organization"]
-    search_fields = ["user__username", "organization__name"]
-    autocomplete_fields = ["organization"]
-    supervisor_can = frozenset()
-
-
-@admin.register(OrganizationAPIKey)
-class OrganizationAPIKeyAdmin(OrganizationScopedAdmin):
-    list_display = ["prefix", "name", "organization", "created", "last_used_at", "expiry_date", "revoked"]
-    list_filter = ["revoked", "organization"]
-    list_select_related = ["organization"]
-    search_fields = ["prefix", "name"]
-    readonly_fields = ["prefix", "created", "last_used_at", "revoked"]
-    actions = ["revoke_keys"]
-    supervisor_can = frozenset({"view", "add", "change"})
-
-    def get_fields(self, request, obj=None):
-        fields = ["name", "organization", "expiry_date"]
-        if obj is not None:
-            fields = ["prefix", *fields, "created", "last_used_at", "revoked"]
-        return fields
-
-    def get_readonly_fields(self, request, obj=None):
-        readonly = super().get_readonly_fields(request, obj)
-        return [*readonly, "organization"] if obj is not None and request.user.is_superuser else readonly
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            return super().save_model(request, obj, form, change)
-        if not request.user.is_superuser:
-            obj.organization = organization_of(request.user)
-        raw_key = OrganizationAPIKey.objects.assign_key(obj)
-        obj.save()
-        # Only the hash is stored: this message is the one chance to copy the key.
-        messages.warning(request, f"The API key “{obj.name}” is {raw_key} — copy it now, it will not be shown again.")
-
-    @admin.action(description="Revoke selected API keys", permissions=["change"])
-    def revoke_keys(self, request, queryset):
-        revoked = 0
-        for key in queryset.filter(revoked=False):
-            services.organization_api_key_revoke(key=key)
-            revoked += 1
-        self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
+from tenants.scoping import OrganizationScopedAdmin, organization_of
 
 
 def _e164(raw):
@@ -143,16 +87,19 @@ class AgentAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="state")
     def state(self, agent):
-        if not agent.is_active:
-            return "inactive"
         on_call = getattr(agent, "on_call", None)
         if on_call is None:
             on_call = agent.calls.filter(status__in=LIVE_STATUSES).exists()
-        return "on a call" if on_call else "available"
+        state = agent_state(is_active=agent.is_active, on_call=on_call)
+        return "on a call" if state == "on_call" else state
 
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
+            services.agent_update(
+                agent=obj, number=obj.number, click_to_call_enabled=obj.click_to_call_enabled,
+                is_active=obj.is_active,
+            )
+            return
         organization = obj.organization if request.user.is_superuser else organization_of(request.user)
         agent = services.agent_enroll(
             organization=organization,

@@ -1,64 +1,23 @@
-"""Superfone's Click-to-Call API (seed 001, PROVIDERS.md 1.9).
+"""Superfone's Click-to-Call API (docs/providers.md, "Superfone click-to-call").
 
 `GET /superfone/api/customer/click-2-call?customer_number=&user_number=&call_action=START|END`
 with `X-API-Key`. Success is `{"data": {"notificationID", "sentSuccess"}, "message": "success"}`;
 every error leaves through `click_to_call_exception_handler` as `{"message": ...}`.
 """
 
-import logging
-import math
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers
-from rest_framework.authentication import BaseAuthentication
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents import selectors, services
-from agents.auth import api_key_lookup
 from agents.models import ClickToCallNotification
 from calls.api.throttling import CallCreateThrottle
-from calls.errors import ServiceError
 from calls.phone import InvalidPhoneNumber, to_e164
+from tenants.auth import ApiKeyAuthentication
+from tenants.errors import InvalidRequest, ServiceError, click_to_call_exception_handler
 
-logger = logging.getLogger(__name__)
-
-UNAUTHORIZED = "Unauthorized"
-INVALID_REQUEST = "Invalid request"
 USER_NOT_FOUND = "User not found"
-
-
-class InvalidRequest(Exception):
-    def __init__(self, errors):
-        super().__init__(INVALID_REQUEST)
-        self.errors = errors
-
-
-class ApiKeyAuthentication(BaseAuthentication):
-    def authenticate(self, request):
-        key = api_key_lookup(request.headers.get("X-API-Key"))
-        if key is None:
-            raise exceptions.AuthenticationFailed(UNAUTHORIZED)
-        return (None, key)
-
-    def authenticate_header(self, request):
-        return "X-API-Key"
-
-
-def click_to_call_exception_handler(exc, context):
-    if isinstance(exc, InvalidRequest):
-        return Response({"message": INVALID_REQUEST, "errors": exc.errors}, status=400)
-    if isinstance(exc, ServiceError):
-        return Response({"message": exc.message}, status=exc.status)
-    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
-        return Response({"message": UNAUTHORIZED}, status=401, headers={"WWW-Authenticate": "X-API-Key"})
-    if isinstance(exc, exceptions.Throttled):
-        retry_after = str(max(math.ceil(exc.wait or 1), 1))
-        return Response({"message": "Too many requests, retry later"}, status=429, headers={"Retry-After": retry_after})
-    if isinstance(exc, exceptions.APIException):
-        return Response({"message": str(exc.detail)}, status=exc.status_code)
-    logger.exception("click-to-call failed")
-    return Response({"message": "Internal server error"}, status=500)
 
 
 def _parse(query):

@@ -1,35 +1,7 @@
 from django.conf import settings
 from django.db import models
-from rest_framework_api_key.models import AbstractAPIKey
 
-
-class Organization(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self):
-        return self.name
-
-
-class OrganizationAPIKey(AbstractAPIKey):
-    """An organization's API key: only its hash is stored; the key is shown once."""
-
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
-    last_used_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta(AbstractAPIKey.Meta):
-        verbose_name = "API key"
-        verbose_name_plural = "API keys"
-
-
-class Membership(models.Model):
-    """Ties a login to the organization whose data it may see (agents and supervisors)."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
-
-    def __str__(self):
-        return f"{self.user} @ {self.organization}"
+from tenants.models import Organization
 
 
 class Agent(models.Model):

@@ -1,7 +1,7 @@
 """How agents and their notifications look to the console and the wallboard."""
 
-from calls.delivery import iso
-from calls.representations import call_public
+from agents.selectors import agent_state
+from calls.representations import call_public, iso
 
 
 def notification_public(notification):
@@ -29,6 +29,6 @@ def agent_state_public(agent):
     return {
         **agent_public(agent),
         "online": agent.online,
-        "state": "on_call" if call else "available",
+        "state": agent_state(is_active=agent.is_active, on_call=call is not None),
         "call": call_public(call) if call else None,
     }

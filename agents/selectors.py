@@ -2,14 +2,28 @@
 
 from datetime import timedelta
 
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from agents.models import Agent, ConsoleConnection, Membership
+from agents.models import Agent, ConsoleConnection
 from calls.models import LIVE_STATUSES, Call
+from calls.selectors import as_id
+from tenants.errors import ServiceError
+from tenants.models import Organization
+from tenants.scoping import membership_of
 
 # A console tab sends a heartbeat every 25 s; one not heard from for this long is gone.
 PRESENCE_WINDOW = timedelta(seconds=75)
 RECENT_CALLS = 20
+
+AGENT_STATES = ["available", "on_call", "inactive"]
+
+
+def agent_state(*, is_active: bool, on_call: bool) -> str:
+    """The one place an agent's state is derived (API, wallboard and admin all read it here)."""
+    if not is_active:
+        return "inactive"
+    return "on_call" if on_call else "available"
 
 
 def agent_for_user(user):
@@ -19,17 +33,11 @@ def agent_for_user(user):
     return Agent.objects.select_related("organization", "user").filter(user=user, is_active=True).first()
 
 
-def membership_for_user(user):
-    if not user or not user.is_authenticated:
-        return None
-    return Membership.objects.select_related("organization").filter(user=user).first()
-
-
-def supervisor_organization(user):
+def supervisor_organization(user) -> Organization | None:
     """The organization a staff login supervises, or None."""
     if not user or not user.is_authenticated or not user.is_staff:
         return None
-    membership = membership_for_user(user)
+    membership = membership_of(user)
     return membership.organization if membership else None
 
 
@@ -87,3 +95,22 @@ def organization_agents(*, organization):
         agent.live_call = live.get(agent.pk)
         agent.online = agent.pk in online
     return agents
+
+
+def agent_list(*, organization: Organization) -> QuerySet[Agent]:
+    """The organization's agents, each with `live_call_uuid`: the request_uuid of its live call, if any."""
+    live = Call.objects.filter(agent=OuterRef("pk"), status__in=LIVE_STATUSES).order_by("-created_at")
+    return (
+        Agent.objects.filter(organization=organization)
+        .select_related("user")
+        .annotate(live_call_uuid=Subquery(live.values("request_uuid")[:1]))
+        .order_by("id")
+    )
+
+
+def agent_get(*, organization: Organization, agent_id) -> Agent:
+    pk = as_id(agent_id)
+    agent = agent_list(organization=organization).filter(pk=pk).first() if pk else None
+    if agent is None:
+        raise ServiceError("Agent not found", status=404, code="agent_not_found")
+    return agent

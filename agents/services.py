@@ -1,92 +1,45 @@
-"""Writes for organizations, their people and their keys, and the agents' click-to-call."""
+"""Writes about agents and supervisors, click-to-call and console presence."""
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agents import selectors
-from agents.auth import api_key_forget
-from agents.models import Agent, ClickToCallNotification, ConsoleConnection, Membership
+from agents.models import Agent, ClickToCallNotification, ConsoleConnection
 from agents.representations import notification_public
-from calls import lifecycle, realtime, tasks
-from calls.errors import ServiceError
-from calls.models import LIVE_STATUSES, Call, CarrierKind, LinkedNumber, SfvopiApp
-from calls.services import carrier_account_for
+from calls import lifecycle, realtime
+from calls import services as call_services
+from calls.models import LIVE_STATUSES, Call
+from tenants.errors import ServiceError
+from tenants.models import Organization, Role
+from tenants.services import membership_set
 
-AGENT_BUSY = "Agent is already on a call; end it before starting another"
 CLICK_TO_CALL_DISABLED = "Click-to-call is disabled for this agent"
 
 
 @transaction.atomic
-def agent_create(*, organization, username, password, number, click_to_call_enabled=True):
+def agent_create(*, organization: Organization, username: str, password: str, number: str,
+                 click_to_call_enabled: bool = True) -> Agent:
     user = get_user_model().objects.create_user(username=username, password=password)
-    Membership.objects.create(user=user, organization=organization)
+    membership_set(user=user, organization=organization, role=Role.AGENT)
     return Agent.objects.create(
         user=user, organization=organization, number=number, click_to_call_enabled=click_to_call_enabled
     )
 
 
 @transaction.atomic
-def supervisor_create(*, organization, username, password):
-    """A staff login that runs its organization's floor from the admin."""
+def supervisor_create(*, organization: Organization, username: str, password: str, role: str = Role.SUPERVISOR):
+    """A staff login that runs (or, as a viewer, watches) its organization's floor from the admin."""
     user = get_user_model().objects.create_user(username=username, password=password, is_staff=True)
-    Membership.objects.create(user=user, organization=organization)
+    membership_set(user=user, organization=organization, role=role)
     return user
 
 
-def _caller_id(organization, account):
-    """The number customers see and the app whose webhooks the call reports to.
-
-    The carrier account's caller ID when set, else the organization's first number
-    linked to an active app.
-    """
-    active_links = LinkedNumber.objects.select_related("app").filter(
-        organization=organization, app__isnull=False, app__status=SfvopiApp.Status.ACTIVE
-    )
-    if account and account.caller_id:
-        linked = active_links.filter(number=account.caller_id).first()
-        return account.caller_id, linked.app if linked else None
-    linked = active_links.order_by("number").first()
-    return (linked.number, linked.app) if linked else (None, None)
-
-
-def agent_click_to_call(*, agent, customer_number):
-    """Queue a bridged call: the agent's phone first, then `customer_number` (E.164).
-
-    One live call per agent is the database's rule (the `one_live_call_per_agent`
-    partial unique constraint), so two requests racing for one agent cannot both win.
-    """
+def agent_click_to_call(*, agent: Agent, customer_number: str) -> Call:
+    """Queue a bridged call: the agent's phone first, then `customer_number` (E.164)."""
     if not agent.click_to_call_enabled:
         raise ServiceError(CLICK_TO_CALL_DISABLED, status=403, code="click_to_call_disabled")
-    organization = agent.organization
-    account = carrier_account_for(organization)
-    caller_id, app = _caller_id(organization, account)
-    if caller_id is None:
-        raise ServiceError(
-            "The organization has no number to call from: link a number to an active app or set a caller ID",
-            status=422,
-            code="no_caller_id",
-        )
-    try:
-        with transaction.atomic():
-            call = Call.objects.create(
-                organization=organization,
-                app=app,
-                agent=agent,
-                kind=Call.Kind.CLICK_TO_CALL,
-                from_number=caller_id,
-                to_number=customer_number,
-                hangup_url=(app.hangup_url or "") if app else "",
-                hangup_method=app.hangup_method if app else "POST",
-                carrier=account.kind if account else CarrierKind.SANDBOX,
-                carrier_account=account,
-            )
-            transaction.on_commit(lambda: tasks.place_call.enqueue(call.pk))
-    except IntegrityError:
-        if Call.objects.filter(agent=agent, status__in=LIVE_STATUSES).exists():
-            raise ServiceError(AGENT_BUSY, status=409, code="agent_busy") from None
-        raise
-    return call
+    return call_services.call_create(organization=agent.organization, agent=agent, to_number=customer_number)
 
 
 def agent_click_to_call_end(*, agent, customer_number=None):
@@ -187,12 +140,3 @@ def agent_update(*, agent, **fields):
 def agent_deactivate(*, agent):
     """Stop an agent from taking click-to-call requests; a call already live runs to its end."""
     return agent_update(agent=agent, is_active=False)
-
-
-def organization_api_key_revoke(*, key):
-    """Revoke a key for good: this process refuses it at once, others within API_KEY_CACHE_SECONDS."""
-    if not key.revoked:
-        key.revoked = True
-        key.save(update_fields=["revoked"])
-    api_key_forget(key)
-    return key

@@ -16,10 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agents import selectors, services
 from agents.representations import agent_public, agent_state_public
-from calls.delivery import iso
-from calls.errors import ServiceError
 from calls.phone import InvalidPhoneNumber, to_e164
-from calls.representations import call_public
+from calls.representations import call_public, iso
+from tenants.errors import ServiceError
 
 
 def _json_error(message, status):

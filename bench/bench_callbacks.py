@@ -136,7 +136,7 @@ def main():
     print_machine()
     with Stack("callbacks", web_workers=args.web_workers) as stack:
         tenant = stack.demo()
-        from agents.models import Organization
+        from tenants.models import Organization
 
         tenant["organization_id"] = Organization.objects.get(name=tenant["organization"]).pk
         stack.start()

@@ -53,13 +53,13 @@ def explain(queryset, label):
 
 
 def sweep_querysets():
-    """The sweeper's three reads, as tasks.sweep() builds them."""
+    """The sweeper's three reads, as sweeper.sweep() builds them."""
     from django.db.models import Q
     from django.utils import timezone
 
     from calls import delivery
     from calls.models import Call, CallStatus, WebhookDelivery
-    from calls.tasks import STALE_QUEUED_SECONDS
+    from calls.sweeper import STALE_QUEUED_SECONDS
 
     now = timezone.now()
     return {
@@ -81,7 +81,7 @@ def add_finished(tenant, count, stale_timers):
     from django.db import transaction
     from django.utils import timezone
 
-    from calls import tasks
+    from calls import sweeper, timers
     from calls.models import Call, CallEvent, CallStatus, SfvopiApp, WebhookDelivery
 
     app = SfvopiApp.objects.get(app_id=tenant["app_id"])
@@ -112,13 +112,13 @@ def add_finished(tenant, count, stale_timers):
     # deadlines are the sweeper's. --stale-timers recreates what hours-long timers did before.
     with transaction.atomic():
         for call in calls[:stale_timers]:
-            tasks.expire_deadline.using(run_after=now + timedelta(hours=3)).enqueue(call.pk)
+            timers.expire_deadline.using(run_after=now + timedelta(hours=3)).enqueue(call.pk)
 
 
 def report(label, live_ids):
     from django.db import connection
 
-    from calls import tasks
+    from calls import sweeper, timers
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -126,7 +126,7 @@ def report(label, live_ids):
         calls = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status = 'READY'")
         timers = cursor.fetchone()[0]
-    sweep_ms, sweep_queries = timed(tasks.sweep)
+    sweep_ms, sweep_queries = timed(sweeper.sweep)
     poll_ms, poll_queries = timed(worker_poll)
     print(f"\n{label}: {calls} calls in the table, {len(live_ids)} live, {timers} queued timer tasks")
     print(f"  sweep(): {sweep_ms} ms, {sweep_queries} queries (nothing due)")
@@ -151,7 +151,7 @@ def main():
         tenant = stack.demo()
         from django.utils import timezone
 
-        from calls import lifecycle, tasks
+        from calls import lifecycle, sweeper
         from calls.models import Call, CallStatus, SfvopiApp
 
         app = SfvopiApp.objects.get(app_id=tenant["app_id"])
@@ -177,7 +177,7 @@ def main():
         ended = 0
         started = time.perf_counter()
         while Call.objects.filter(deadline_at__lte=timezone.now()).exists():
-            tasks.sweep()
+            sweeper.sweep()
         elapsed = time.perf_counter() - started
         ended = Call.objects.filter(pk__in=live_ids, status=CallStatus.NO_ANSWER).count()
         print(f"\nC. all {args.live} live deadlines due: sweeps ended {ended} calls in {elapsed:.1f} s "

@@ -53,7 +53,7 @@ def main():
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
 
-        from agents.auth import api_key_lookup
+        from tenants.auth import api_key_lookup
         from calls.models import Call, CallStatus, CarrierAccount, CarrierKind
 
         client = Client(HTTP_HOST="127.0.0.1")
@@ -122,7 +122,7 @@ def main():
         for _ in range(rounds):
             assert api_key_lookup(raw[:-1] + ("x" if raw[-1] != "x" else "y")) is None
         per_bad = (time.perf_counter() - started) / rounds * 1000
-        print(f"\nAPI-key check (agents.auth.api_key_lookup): {per_check:.3f} ms valid key, "
+        print(f"\nAPI-key check (tenants.auth.api_key_lookup): {per_check:.3f} ms valid key, "
               f"{per_bad:.3f} ms wrong key (mean of {rounds}; target well under 1 ms)")  # fmt: skip
 
 

@@ -55,7 +55,9 @@ class AutoSchema(openapi.AutoSchema):
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "calls.api.v1.views.ApiKeyAuthentication"
+    """One scheme for X-API-Key, whichever API the operation belongs to."""
+
+    target_class = "tenants.auth.ApiKeyAuthentication"
     name = "ApiKeyAuth"
 
     def get_security_definition(self, auto_schema):
@@ -65,14 +67,3 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "name": "X-API-Key",
             "description": "An organization's API key (`prefix.secret`), shown once when it is created.",
         }
-
-
-# The same header on the Superfone-compatible endpoints; spectacular wants one name per class.
-class SfvopiApiKeyScheme(ApiKeyScheme):
-    target_class = "calls.api.sfvopi.SfvopiApiKeyAuthentication"
-    name = "SfvopiApiKeyAuth"
-
-
-class ClickToCallApiKeyScheme(ApiKeyScheme):
-    target_class = "agents.api.ApiKeyAuthentication"
-    name = "ClickToCallApiKeyAuth"

@@ -35,8 +35,9 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "callcenter",
-    "agents",
+    "tenants",
     "calls",
+    "agents",
 ]
 
 MIDDLEWARE = [

@@ -14,7 +14,7 @@ from django.utils.crypto import get_random_string
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks_db.management.commands.db_worker import Worker
 
-from calls import tasks
+from calls import sweeper
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def _sweep_forever(stop):
     while not stop.is_set():
         try:
             close_old_connections()
-            tasks.sweep()
+            sweeper.sweep()
         except Exception:  # the sweeper must outlive a bad moment (database restart, ...)
             logger.exception("sweep failed")
         finally:

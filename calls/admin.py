@@ -6,10 +6,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.http import HttpResponse
 
-from agents.admin_scope import OrganizationScopedAdmin, ScopedInline, organization_of
 from calls import services, urlguard
-from calls.delivery import iso
-from calls.errors import ServiceError
 from calls.models import (
     Call,
     CallEvent,
@@ -19,6 +16,9 @@ from calls.models import (
     WebhookDelivery,
 )
 from calls.phone import InvalidPhoneNumber, to_e164
+from calls.representations import iso
+from tenants.errors import ServiceError
+from tenants.scoping import OrganizationScopedAdmin, ScopedInline, organization_of
 
 WEBHOOK_URL_FIELDS = ("answer_url", "hangup_url", "fallback_answer_url")
 
@@ -57,9 +57,15 @@ class SfvopiAppAdmin(OrganizationScopedAdmin):
     inlines = [AppNumbersInline]
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        fields = {name: form.cleaned_data[name] for name in services.APP_FIELDS if name in form.cleaned_data}
+        if change:
+            services.app_update(app=obj, **fields)
+            return
+        organization = form.cleaned_data.get("organization") or organization_of(request.user)
+        app = services.app_create(organization=organization, created_by=request.user, **fields)
+        # The admin goes on with `obj` (log entry, redirect): make it the saved app.
+        obj.pk, obj.app_id, obj.organization, obj.created_at = app.pk, app.app_id, organization, app.created_at
+        obj._state.adding = False
 
     def delete_model(self, request, obj):
         services.app_delete(app=obj)
@@ -158,6 +164,9 @@ class CarrierAccountForm(forms.ModelForm):
             raise forms.ValidationError("Credentials must be a JSON object.")
         return value
 
+    # Set per request by CarrierAccountAdmin.get_form: the supervisor's organization.
+    scope_organization = None
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("base_url"):
@@ -165,12 +174,19 @@ class CarrierAccountForm(forms.ModelForm):
                 urlguard.check_webhook_url(cleaned["base_url"])
             except urlguard.UnsafeURL as exc:
                 self.add_error("base_url", str(exc))
+        organization = cleaned.get("organization") or self.scope_organization or self.instance.organization
+        if cleaned.get("is_default") and organization:
+            others = CarrierAccount.objects.filter(organization=organization, is_default=True)
+            if others.exclude(pk=self.instance.pk).exists():
+                self.add_error("is_default", "The organization has a default carrier account already; unmark it first.")
         return cleaned
 
-    def save(self, commit=True):
+    def carrier_fields(self):
+        """The account's settings as calls.services.carrier_account_save takes them."""
+        fields = {name: self.cleaned_data[name] for name in services.CARRIER_ACCOUNT_FIELDS if name in self.cleaned_data}
         if self.cleaned_data.get("new_credentials") is not None:
-            self.instance.credentials = self.cleaned_data["new_credentials"]
-        return super().save(commit)
+            fields["credentials"] = self.cleaned_data["new_credentials"]
+        return fields
 
 
 @admin.register(CarrierAccount)
@@ -182,6 +198,19 @@ class CarrierAccountAdmin(OrganizationScopedAdmin):
     list_select_related = ["organization"]
     search_fields = ["name", "caller_id"]
     readonly_fields = ["credentials_stored", "created_at"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.scope_organization = organization_of(request.user)
+        return form
+
+    def save_model(self, request, obj, form, change):
+        organization = obj.organization if request.user.is_superuser else organization_of(request.user)
+        saved = services.carrier_account_save(
+            account=obj if change else None, organization=organization, **form.carrier_fields()
+        )
+        obj.pk, obj.organization, obj.created_at = saved.pk, saved.organization, saved.created_at
+        obj._state.adding = False
 
     @admin.display(description="stored credentials")
     def credentials_stored(self, account):

@@ -13,16 +13,18 @@ import json
 import logging
 import random
 import time
-from datetime import UTC, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import requests
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django_tasks import task
 
-from calls import streams, tasks, urlguard
+from calls import lifecycle, streams, urlguard
 from calls.models import FINAL_STATUSES, Call, CallStatus, WebhookDelivery
+from calls.representations import iso
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ TIMEOUTS = {
 RETRY_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 5
 LEASE_MARGIN_SECONDS = 10
+# The answer webhook and its fallback, each with its timeout, plus a margin.
+ANSWER_BUDGET = timedelta(seconds=2 * TIMEOUTS[WebhookDelivery.Kind.ANSWER] + LEASE_MARGIN_SECONDS)
 RESPONSE_KEEP_CHARS = 2000
 SECRET_ROTATION_OVERLAP = timedelta(hours=24)
 
@@ -63,13 +67,6 @@ _session = requests.Session()
 _session.headers["User-Agent"] = "callcenter-webhooks/1.0"
 _session.mount("http://", _PinnedAddressAdapter())
 _session.mount("https://", _PinnedAddressAdapter())
-
-
-def iso(moment):
-    """ISO 8601 UTC with milliseconds and Z (PROVIDERS.md decision 7)."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _base_payload(call):
@@ -104,11 +101,21 @@ def hangup_payload(call):
     return payload
 
 
-def outbox_write(call, previous_status):
-    """Write the webhooks that the move from `previous_status` to `call.status` owes the customer.
+@task()
+def deliver_webhook(delivery_id: int) -> None:
+    deliver(delivery_id)
 
-    Called by the lifecycle inside its transaction. The (call, kind) unique constraint
-    makes each webhook exist at most once, whatever order reports arrive in.
+
+@task()
+def resolve_answer_task(call_id: int) -> None:
+    resolve_answer(call_id)
+
+
+def outbox_write(sender, *, call: Call, previous: str, answer_inline: bool = False, **kwargs) -> None:
+    """Write the webhooks that the move from `previous` to `call.status` owes the customer.
+
+    Receiver of lifecycle.transitioned, inside its transaction. The (call, kind) unique
+    constraint makes each webhook exist at most once, whatever order reports arrive in.
     """
     rows = []
     if call.status == CallStatus.RINGING and call.ring_url:
@@ -133,9 +140,12 @@ def outbox_write(call, previous_status):
         except IntegrityError:
             continue
         if kind == WebhookDelivery.Kind.ANSWER:
-            transaction.on_commit(lambda: tasks.resolve_answer.enqueue(call.pk))
+            # Asked in the carrier's own request when `answer_inline`; the worker then only
+            # steps in once that request's budget (answer, then fallback) has run out.
+            run_after = timezone.now() + ANSWER_BUDGET if answer_inline else None
+            transaction.on_commit(lambda: resolve_answer_task.using(run_after=run_after).enqueue(call.pk))
         else:
-            transaction.on_commit(lambda delivery_id=delivery.pk: tasks.deliver_webhook.enqueue(delivery_id))
+            transaction.on_commit(lambda delivery_id=delivery.pk: deliver_webhook.enqueue(delivery_id))
 
 
 def _max_attempts(call, kind):
@@ -249,7 +259,7 @@ def deliver(delivery_id, *, accept=None):
                        "next_attempt_at"]
     )
     if delivery.state == WebhookDelivery.State.PENDING:
-        tasks.deliver_webhook.using(run_after=delivery.next_attempt_at).enqueue(delivery.pk)
+        deliver_webhook.using(run_after=delivery.next_attempt_at).enqueue(delivery.pk)
     if error:
         logger.info("webhook %s to %s failed (attempt %s): %s", delivery.kind, delivery.url, delivery.attempts, error)
     return delivery
@@ -264,7 +274,7 @@ def redeliver(delivery):
         locked_until=None,
     )
     if updated:
-        transaction.on_commit(lambda: tasks.deliver_webhook.enqueue(delivery.pk))
+        transaction.on_commit(lambda: deliver_webhook.enqueue(delivery.pk))
     return bool(updated)
 
 
@@ -274,8 +284,6 @@ def resolve_answer(call_id):
     Returns the accepted Stream JSON, or None when the call failed or is already past this
     point. Safe to run twice: a delivered or failed row is not sent again.
     """
-    from calls import lifecycle
-
     call = Call.objects.select_related("app").get(pk=call_id)
     if call.status != CallStatus.ANSWERED:
         return call.stream

@@ -9,11 +9,16 @@ import hashlib
 import json
 from datetime import timedelta
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.response import Response
 
-from calls.errors import ServiceError
 from calls.models import IdempotencyKey
+from tenants.errors import ServiceError
+from tenants.models import Organization
 
 KEY_LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
@@ -23,7 +28,26 @@ def _fingerprint(payload):
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
-def idempotent_response(*, organization, scope, key, payload, produce):
+def idempotent_create(
+    request, *, organization: Organization, scope: str, produce: Callable[[], tuple[int, Any]]
+) -> Response:
+    """Answer a create request: `produce()` -> (status, body) once per Idempotency-Key.
+
+    Without the header every request produces; with it, a retry replays the first answer
+    (marked `Idempotent-Replayed: true`) and creates nothing.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        status, body = produce()
+        return Response(body, status=status)
+    status, body, replayed = idempotent_response(
+        organization=organization, scope=scope, key=key, payload=request.data, produce=produce
+    )
+    return Response(body, status=status, headers={"Idempotent-Replayed": "true"} if replayed else None)
+
+
+def idempotent_response(*, organization: Organization, scope: str, key: str, payload: Any,
+                        produce: Callable[[], tuple[int, Any]]) -> tuple[int, Any, bool]:
     """Return (status, body, replayed). `produce()` runs at most once per key and returns (status, body).
 
     A key reused with a different payload is refused with 422; an answer that `produce`
@@ -57,7 +81,7 @@ def idempotent_response(*, organization, scope, key, payload, produce):
     return record.response_status, json.loads(record.response_body), True
 
 
-def expired_keys_delete():
+def expired_keys_delete() -> int:
     """Drop keys past their lifetime; the sweeper calls this."""
     cutoff = timezone.now() - KEY_LIFETIME
     stale = IdempotencyKey.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:1000]

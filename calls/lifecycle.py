@@ -5,16 +5,30 @@ Every report (carrier callback, sandbox step, timer, hang-up request) becomes on
 (forward only; duplicates and stale reports are recorded and ignored), the customer's
 webhooks go into the outbox in the same transaction, and side effects (pushes to browsers,
 webhook sends, timers, carrier hang-ups) leave only once the transaction has committed.
+
+The lifecycle calls nothing above it. What follows a move hangs off one seam, the
+`transitioned` signal, sent inside the transaction that made the move; its receivers
+(connected in calls/apps.py) write the outbox there and defer everything else to commit:
+
+    calls.delivery   the customer's webhooks (outbox rows, then sending)
+    calls.realtime   the push to browsers
+    calls.timers     the timer of the new deadline
+    calls.placement  the carrier hang-up of a call we ended, the carrier's next step
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
-from calls import delivery, realtime, tasks
 from calls.models import FINAL_STATUSES, Call, CallEvent, CallStatus
+
+# Sent with call (as saved), previous (its status before), ended_here (True when we ended it:
+# a hang-up request or a timer, so the carrier must be told) and answer_inline (see transition).
+transitioned = Signal()
 
 # How far along a call is; a report may only move a call to a higher rank.
 _RANK = {
@@ -25,7 +39,7 @@ _RANK = {
     **{status: 4 for status in FINAL_STATUSES},
 }
 
-# Q.850 causes (PROVIDERS.md decision 8) used when the reporter gives none.
+# Q.850 causes used when the reporter gives none (docs/providers.md, "Hangup causes").
 DEFAULT_HANGUP_CAUSE = {
     CallStatus.COMPLETED: "16",
     CallStatus.CANCELED: "16",
@@ -34,10 +48,6 @@ DEFAULT_HANGUP_CAUSE = {
     CallStatus.FAILED: "41",
 }
 CAUSE_TIME_LIMIT = "31"
-# Deadlines further off than this are left to the sweeper (at most SWEEP_INTERVAL late):
-# a timer task outlives a call that ends early, and every queued task slows the task
-# worker's poll, so hours-long time limits would make timers cost follow past calls.
-TIMER_HORIZON = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -48,20 +58,25 @@ class Outcome:
 
 
 def transition(
-    call_id,
-    status,
+    call_id: int,
+    status: CallStatus | str,
     *,
-    source,
-    payload=None,
-    at=None,
-    hangup_cause="",
-    duration=None,
-    sequence=None,
-    carrier_call_id="",
-    stream=None,
-    note="",
-):
-    """Move call `call_id` to `status` if that is a step forward; record the report either way."""
+    source: str,
+    payload: dict[str, Any] | None = None,
+    at: datetime | None = None,
+    hangup_cause: str = "",
+    duration: int | None = None,
+    sequence: int | None = None,
+    carrier_call_id: str = "",
+    stream: dict[str, Any] | None = None,
+    note: str = "",
+    answer_inline: bool = False,
+) -> Outcome:
+    """Move call `call_id` to `status` if that is a step forward; record the report either way.
+
+    `answer_inline` says the reporter asks the customer's answer webhook itself, in its own
+    request (Superfone upstream), so the worker only stands by in case it never does.
+    """
     with transaction.atomic():
         call = _locked(call_id)
         return _apply(
@@ -76,10 +91,11 @@ def transition(
             carrier_call_id=carrier_call_id,
             stream=stream,
             note=note,
+            answer_inline=answer_inline,
         )
 
 
-def end(call_id, *, source, reason="hangup"):
+def end(call_id: int, *, source: str, reason: str = "hangup") -> Outcome:
     """End a live call on our side: a hang-up request, or one of our timers running out.
 
     The final status depends on how far the call got, read under the row lock:
@@ -92,7 +108,7 @@ def end(call_id, *, source, reason="hangup"):
         return _end(call, source=source, reason=reason)
 
 
-def expire_if_due(call_id):
+def expire_if_due(call_id: int) -> Outcome | None:
     """End the call if its deadline has passed; the timer task and the sweeper both land here."""
     with transaction.atomic():
         call = _locked(call_id)
@@ -101,12 +117,12 @@ def expire_if_due(call_id):
         return _end(call, source="timer", reason="deadline")
 
 
-def _locked(call_id):
+def _locked(call_id: int) -> Call:
     # The app comes along for the webhooks and the push; only the call's row is locked.
     return Call.objects.select_related("app").select_for_update(of=("self",)).get(pk=call_id)
 
 
-def _end(call, *, source, reason):
+def _end(call: Call, *, source: str, reason: str) -> Outcome:
     answered = call.status in (CallStatus.ANSWERED, CallStatus.IN_PROGRESS)
     if reason == "deadline":
         status = CallStatus.COMPLETED if answered else CallStatus.NO_ANSWER
@@ -117,13 +133,10 @@ def _end(call, *, source, reason):
     else:
         status = CallStatus.COMPLETED if answered else CallStatus.CANCELED
         cause = DEFAULT_HANGUP_CAUSE[status]
-    outcome = _apply(call, status, source=source, hangup_cause=cause, note=reason)
-    if outcome.applied and call.carrier_call_id:
-        transaction.on_commit(lambda: tasks.carrier_hangup.enqueue(call.pk))
-    return outcome
+    return _apply(call, status, source=source, hangup_cause=cause, note=reason, ended_here=True)
 
 
-def _rejection(call, status, sequence):
+def _rejection(call: Call, status: CallStatus, sequence: int | None) -> str:
     if sequence is not None and call.carrier_sequence is not None and sequence <= call.carrier_sequence:
         return f"stale: sequence {sequence} after {call.carrier_sequence}"
     if status == call.status:
@@ -137,8 +150,10 @@ def _rejection(call, status, sequence):
     return ""
 
 
-def _apply(call, status, *, source, payload=None, at=None, hangup_cause="", duration=None,
-           sequence=None, carrier_call_id="", stream=None, note=""):
+def _apply(call: Call, status: CallStatus, *, source: str, payload: dict[str, Any] | None = None,
+           at: datetime | None = None, hangup_cause: str = "", duration: int | None = None,
+           sequence: int | None = None, carrier_call_id: str = "", stream: dict[str, Any] | None = None,
+           note: str = "", ended_here: bool = False, answer_inline: bool = False) -> Outcome:
     previous = call.status
     rejection = _rejection(call, status, sequence)
     CallEvent.objects.create(
@@ -177,15 +192,11 @@ def _apply(call, status, *, source, payload=None, at=None, hangup_cause="", dura
     _remember_carrier(call, carrier_call_id, sequence)
     call.save()
 
-    delivery.outbox_write(call, previous)
-    transaction.on_commit(lambda: realtime.call_changed(call))
-    if call.deadline_at and call.deadline_at - timezone.now() <= TIMER_HORIZON:
-        deadline = call.deadline_at
-        transaction.on_commit(lambda: tasks.expire_deadline.using(run_after=deadline).enqueue(call.pk))
+    transitioned.send(sender=Call, call=call, previous=previous, ended_here=ended_here, answer_inline=answer_inline)
     return Outcome(call, applied=True, note=note)
 
 
-def _remember_carrier(call, carrier_call_id, sequence):
+def _remember_carrier(call: Call, carrier_call_id: str, sequence: int | None) -> list[str]:
     changed = []
     if carrier_call_id and not call.carrier_call_id:
         call.carrier_call_id = carrier_call_id
@@ -196,7 +207,7 @@ def _remember_carrier(call, carrier_call_id, sequence):
     return changed
 
 
-def _deadline(call):
+def _deadline(call: Call) -> datetime | None:
     if call.status == CallStatus.RINGING:
         return call.started_at + timedelta(seconds=call.ring_timeout)
     if call.status in (CallStatus.ANSWERED, CallStatus.IN_PROGRESS):

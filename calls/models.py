@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from agents.models import Agent, Organization
+from tenants.models import Organization
 
 _LOWER_ALNUM = string.ascii_lowercase + string.digits
 
@@ -35,6 +35,11 @@ def new_webhook_id():
 
 def new_callback_token():
     return secrets.token_urlsafe(24)
+
+
+# SFVoPI's defaults for a call (seed 000): its talk-time cap and how long it may ring, in seconds.
+DEFAULT_CALL_TIME_LIMIT = 14400
+DEFAULT_RING_TIMEOUT = 60
 
 
 class HttpMethod(models.TextChoices):
@@ -180,7 +185,7 @@ class Call(models.Model):
     call_uuid = models.CharField(max_length=64, unique=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="calls")
     app = models.ForeignKey(SfvopiApp, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
-    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.API)
     direction = models.CharField(max_length=8, default="OUTBOUND", editable=False)
     from_number = models.CharField(max_length=16)
@@ -197,8 +202,8 @@ class Call(models.Model):
     fallback_answer_url = models.URLField(max_length=2000, blank=True)
     fallback_answer_method = models.CharField(max_length=4, choices=HttpMethod.choices, default=HttpMethod.POST)
 
-    call_time_limit = models.PositiveIntegerField(default=14400)
-    ring_timeout = models.PositiveIntegerField(default=60)
+    call_time_limit = models.PositiveIntegerField(default=DEFAULT_CALL_TIME_LIMIT)
+    ring_timeout = models.PositiveIntegerField(default=DEFAULT_RING_TIMEOUT)
     # When the current state runs out (ring timeout, time limit); the sweeper reads this.
     deadline_at = models.DateTimeField(null=True, blank=True)
 

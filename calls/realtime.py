@@ -1,7 +1,7 @@
 """The only module that talks to the channel layer.
 
-Pushes leave after the transaction that caused them commits (the lifecycle calls
-`call_changed` from `on_commit`). A push that cannot be sent is logged and dropped:
+Pushes leave after the transaction that caused them commits (`call_push` receives the
+lifecycle's `transitioned` signal and defers the push to commit). A push that cannot be sent is logged and dropped:
 browsers re-sync from the REST API when they reconnect, so live updates are a
 convenience on top of the database, never the record.
 """
@@ -11,6 +11,10 @@ import logging
 import threading
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import transaction
+
+from calls.models import Call
+from calls.representations import call_public
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +80,13 @@ def _send_in_process(layer, group, message):
     return True
 
 
-def call_changed(call):
-    """Push `call` as committed (the lifecycle loads it with its app, so this reads nothing)."""
-    from calls.representations import call_public
+def call_push(sender, *, call: Call, **kwargs) -> None:
+    """Receiver of lifecycle.transitioned: push the call to browsers once the move commits."""
+    transaction.on_commit(lambda: call_changed(call))
 
+
+def call_changed(call: Call) -> None:
+    """Push `call` as committed (the lifecycle loads it with its app, so this reads nothing)."""
     message = {"type": "call.update", "call": call_public(call)}
     send(org_group(call.organization_id), message)
     if call.agent_id:

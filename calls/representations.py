@@ -1,25 +1,68 @@
-"""How a call looks to the outside: SFVoPI reads, live pushes and the console share one shape."""
+"""How a call looks to the outside: SFVoPI reads, live pushes and the console share one shape.
 
-from calls.delivery import iso
+The serializer is the one definition: the OpenAPI schema documents it and `call_public`
+renders it.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from calls.models import Call
 
 
-def call_public(call):
-    return {
-        "request_uuid": call.request_uuid,
-        "call_uuid": call.call_uuid,
-        "app_id": call.app.app_id if call.app_id else None,
-        "kind": call.kind,
-        "direction": call.direction,
-        "from": call.from_number,
-        "to": call.to_number,
-        "status": call.status,
-        "agent_id": call.agent_id,
-        "call_time_limit": call.call_time_limit,
-        "ring_timeout": call.ring_timeout,
-        "created_at": iso(call.created_at),
-        "started_at": iso(call.started_at),
-        "answered_at": iso(call.answered_at),
-        "ended_at": iso(call.ended_at),
-        "duration": call.duration,
-        "hangup_cause": call.hangup_cause or None,
-    }
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 UTC with milliseconds and Z, as Superfone writes times."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class IsoDateTimeField(serializers.Field):
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return iso(value)
+
+
+class CallSerializer(serializers.Serializer):
+    """A call as GET /superfone/sfvopi/calls returns it (ours: Superfone documents no call read)."""
+
+    request_uuid = serializers.CharField()
+    call_uuid = serializers.CharField()
+    app_id = serializers.SerializerMethodField()
+    kind = serializers.CharField()
+    direction = serializers.CharField()
+    status = serializers.CharField()
+    agent_id = serializers.IntegerField(allow_null=True)
+    call_time_limit = serializers.IntegerField()
+    ring_timeout = serializers.IntegerField()
+    created_at = IsoDateTimeField()
+    started_at = IsoDateTimeField(allow_null=True)
+    answered_at = IsoDateTimeField(allow_null=True)
+    ended_at = IsoDateTimeField(allow_null=True)
+    duration = serializers.IntegerField()
+    hangup_cause = serializers.SerializerMethodField()
+
+    def get_fields(self):
+        # "from" is a Python keyword, so it cannot be declared as a class attribute.
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(source="from_number")
+        fields["to"] = serializers.CharField(source="to_number")
+        return fields
+
+    def get_app_id(self, call) -> str | None:
+        return call.app.app_id if call.app_id else None
+
+    def get_hangup_cause(self, call) -> str | None:
+        return call.hangup_cause or None
+
+
+def call_public(call: Call) -> dict[str, Any]:
+    """The call as a plain dict (the app comes along: load it with select_related)."""
+    return dict(CallSerializer(call).data)

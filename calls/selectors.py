@@ -1,51 +1,51 @@
 """Reads, always scoped to one organization: another organization's ids simply are not found."""
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import QuerySet
 
-from agents.models import Agent
-from calls.errors import ServiceError
-from calls.models import LIVE_STATUSES, Call, LinkedNumber, SfvopiApp, WebhookDelivery
+from calls.models import Call, LinkedNumber, SfvopiApp, WebhookDelivery
+from tenants.errors import ServiceError
+from tenants.models import Organization
 
 
-def app_list(*, organization):
+def app_list(*, organization: Organization) -> QuerySet[SfvopiApp]:
     return SfvopiApp.objects.filter(organization=organization).order_by("-created_at", "-id")
 
 
-def app_get(*, organization, app_id):
+def app_get(*, organization: Organization, app_id: str) -> SfvopiApp:
     app = SfvopiApp.objects.filter(organization=organization, app_id=app_id).first()
     if app is None:
         raise ServiceError("SFVoPI app not found", status=404, code="app_not_found")
     return app
 
 
-def app_numbers(*, app):
+def app_numbers(*, app: SfvopiApp) -> QuerySet[LinkedNumber]:
     return LinkedNumber.objects.filter(app=app).order_by("linked_at", "number")
 
 
-def call_list(*, organization):
+def call_list(*, organization: Organization) -> QuerySet[Call]:
     return Call.objects.filter(organization=organization).select_related("app").order_by("-created_at", "-id")
 
 
-def call_get(*, organization, request_uuid):
+def call_get(*, organization: Organization, request_uuid: str) -> Call:
     call = Call.objects.filter(organization=organization, request_uuid=request_uuid).select_related("app").first()
     if call is None:
         raise ServiceError("Call not found", status=404, code="call_not_found")
     return call
 
 
-def number_list(*, organization):
+def number_list(*, organization: Organization) -> QuerySet[LinkedNumber]:
     return LinkedNumber.objects.filter(organization=organization).select_related("app").order_by("number")
 
 
-def number_get(*, organization, number_id):
-    pk = _as_id(number_id)
+def number_get(*, organization: Organization, number_id) -> LinkedNumber:
+    pk = as_id(number_id)
     linked = number_list(organization=organization).filter(pk=pk).first() if pk else None
     if linked is None:
         raise ServiceError("VoIP number not found", status=404, code="number_not_found")
     return linked
 
 
-def webhook_delivery_list(*, organization):
+def webhook_delivery_list(*, organization: Organization) -> QuerySet[WebhookDelivery]:
     return (
         WebhookDelivery.objects.filter(organization=organization)
         .select_related("call")
@@ -53,14 +53,14 @@ def webhook_delivery_list(*, organization):
     )
 
 
-def webhook_delivery_get(*, organization, webhook_id):
+def webhook_delivery_get(*, organization: Organization, webhook_id: str) -> WebhookDelivery:
     delivery = WebhookDelivery.objects.filter(organization=organization, webhook_id=webhook_id).first()
     if delivery is None:
         raise ServiceError("Webhook delivery not found", status=404, code="webhook_delivery_not_found")
     return delivery
 
 
-def _as_id(value):
+def as_id(value) -> int | None:
     """A database id from a URL, or None: ids that cannot exist are simply not found."""
     try:
         number = int(value)
@@ -69,27 +69,8 @@ def _as_id(value):
     return number if 0 < number < 2**63 else None
 
 
-def agent_list(*, organization):
-    """The organization's agents, each with `live_call_uuid`: the request_uuid of its live call, if any."""
-    live = Call.objects.filter(agent=OuterRef("pk"), status__in=LIVE_STATUSES).order_by("-created_at")
-    return (
-        Agent.objects.filter(organization=organization)
-        .select_related("user")
-        .annotate(live_call_uuid=Subquery(live.values("request_uuid")[:1]))
-        .order_by("id")
-    )
-
-
-def agent_get(*, organization, agent_id):
-    pk = _as_id(agent_id)
-    agent = agent_list(organization=organization).filter(pk=pk).first() if pk else None
-    if agent is None:
-        raise ServiceError("Agent not found", status=404, code="agent_not_found")
-    return agent
-
-
-def call_search(*, organization, status=None, agent=None, app=None, from_number=None, to_number=None,
-                created_after=None, created_before=None):
+def call_search(*, organization: Organization, status=None, agent=None, app=None, from_number=None,
+                to_number=None, created_after=None, created_before=None) -> QuerySet[Call]:
     """The organization's calls narrowed by any of the given filters (agent is an id, app an app_id)."""
     calls = call_list(organization=organization)
     filters = {
@@ -104,7 +85,7 @@ def call_search(*, organization, status=None, agent=None, app=None, from_number=
     return calls.filter(**{lookup: value for lookup, value in filters.items() if value is not None})
 
 
-def webhook_delivery_search(*, organization, state=None, kind=None, call=None):
+def webhook_delivery_search(*, organization: Organization, state=None, kind=None, call=None) -> QuerySet[WebhookDelivery]:
     """The organization's webhook deliveries, narrowed by state, kind or the call's request_uuid."""
     filters = {"state": state, "kind": kind, "call__request_uuid": call}
     return webhook_delivery_list(organization=organization).filter(

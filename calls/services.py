@@ -1,13 +1,32 @@
-"""Writes: every change to apps, numbers and calls goes through one of these functions."""
+"""Writes about calls, apps, numbers, carrier accounts and webhook deliveries.
+
+Every door (SFVoPI, click-to-call, /api/v1, the console, admin) changes these through the
+functions here: `call_create` is the one creator of a Call, and a call's status then moves
+only through calls/lifecycle.py.
+"""
 
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from calls import lifecycle, tasks
+from calls import lifecycle, placement
 from calls.delivery import redeliver
-from calls.errors import ServiceError
-from calls.models import Call, CarrierAccount, CarrierKind, LinkedNumber, SfvopiApp, new_webhook_secret
+from calls.models import (
+    DEFAULT_CALL_TIME_LIMIT,
+    DEFAULT_RING_TIMEOUT,
+    LIVE_STATUSES,
+    Call,
+    CarrierAccount,
+    CarrierKind,
+    LinkedNumber,
+    SfvopiApp,
+    WebhookDelivery,
+    new_webhook_secret,
+)
+from tenants.errors import ServiceError
+from tenants.models import Organization
+
+AGENT_BUSY = "Agent is already on a call; end it before starting another"
 
 APP_FIELDS = (
     "name",
@@ -19,14 +38,20 @@ APP_FIELDS = (
     "fallback_answer_method",
     "status",
     "retry_webhooks",
+    "caller_name",
+    "send_digits",
+    "machine_detection",
 )
 
 
-def app_create(*, organization, created_by=None, **fields):
-    return SfvopiApp.objects.create(organization=organization, created_by=created_by, **fields)
+def app_create(*, organization: Organization, created_by=None, **fields) -> SfvopiApp:
+    return SfvopiApp.objects.create(
+        organization=organization, created_by=created_by,
+        **{name: value for name, value in fields.items() if name in APP_FIELDS},
+    )
 
 
-def app_update(*, app, **fields):
+def app_update(*, app: SfvopiApp, **fields) -> SfvopiApp:
     for name, value in fields.items():
         if name in APP_FIELDS:
             setattr(app, name, value)
@@ -35,7 +60,7 @@ def app_update(*, app, **fields):
     return app
 
 
-def app_webhook_secret_rotate(*, app):
+def app_webhook_secret_rotate(*, app: SfvopiApp) -> SfvopiApp:
     """Give the app a new signing secret; the old one keeps signing too for a day."""
     app.previous_webhook_secret = app.webhook_secret
     app.webhook_secret = new_webhook_secret()
@@ -45,13 +70,13 @@ def app_webhook_secret_rotate(*, app):
 
 
 @transaction.atomic
-def app_delete(*, app):
+def app_delete(*, app: SfvopiApp) -> None:
     """Delete an app; its numbers go back to the organization's pool."""
     LinkedNumber.objects.filter(app=app).update(app=None, linked_at=None, updated_at=timezone.now())
     app.delete()
 
 
-def number_link(*, app, number):
+def number_link(*, app: SfvopiApp, number: str) -> LinkedNumber:
     with transaction.atomic():
         linked = (
             LinkedNumber.objects.select_for_update()
@@ -73,7 +98,7 @@ def number_link(*, app, number):
         return linked
 
 
-def number_unlink(*, app, number):
+def number_unlink(*, app: SfvopiApp, number: str) -> None:
     updated = LinkedNumber.objects.filter(app=app, number=number).update(
         app=None, linked_at=None, updated_at=timezone.now()
     )
@@ -81,27 +106,42 @@ def number_unlink(*, app, number):
         raise ServiceError("Number not linked to this app", status=404, code="number_not_linked")
 
 
-def carrier_account_for(organization):
+CARRIER_ACCOUNT_FIELDS = (
+    "name",
+    "kind",
+    "base_url",
+    "caller_id",
+    "calls_per_second",
+    "max_concurrent_calls",
+    "is_default",
+)
+
+
+def carrier_account_save(*, account: CarrierAccount | None, organization: Organization, **fields) -> CarrierAccount:
+    """Create (account None) or change a carrier account; `credentials` replaces the stored ones."""
+    account = account or CarrierAccount(organization=organization)
+    for name, value in fields.items():
+        if name in CARRIER_ACCOUNT_FIELDS or name == "credentials":
+            setattr(account, name, value)
+    try:
+        with transaction.atomic():
+            account.save()
+    except IntegrityError:
+        raise ServiceError(
+            "The organization has a default carrier account already; unmark it first",
+            status=409,
+            code="default_carrier_taken",
+        ) from None
+    return account
+
+
+def carrier_account_for(organization: Organization) -> CarrierAccount | None:
     """The organization's default carrier account; None means the built-in sandbox."""
     return CarrierAccount.objects.filter(organization=organization, is_default=True).first()
 
 
-def call_create(
-    *,
-    organization,
-    from_number,
-    to_number,
-    answer_url,
-    answer_method="POST",
-    ring_url="",
-    ring_method="POST",
-    hangup_url="",
-    hangup_method="POST",
-    call_time_limit=14400,
-    ring_timeout=60,
-):
-    """Queue an outbound SFVoPI call. Placing it happens in the background once this commits."""
-    # One query finds the app behind the number and the organization's carrier account.
+def _sfvopi_route(organization: Organization, from_number: str) -> LinkedNumber:
+    """The active app behind `from_number` and the organization's carrier, in one query."""
     default_account = CarrierAccount.objects.filter(organization=OuterRef("organization"), is_default=True)
     linked = (
         LinkedNumber.objects.select_related("app")
@@ -121,31 +161,102 @@ def call_create(
         raise ServiceError(
             f"VoIP number {from_number} is not linked to any SFVoPI app for this org", code="number_not_linked"
         )
-    app = linked.app
-    call = Call.objects.create(
-        organization=organization,
-        app=app,
-        from_number=from_number,
-        to_number=to_number,
-        answer_url=answer_url,
-        answer_method=answer_method,
-        ring_url=ring_url or "",
-        ring_method=ring_method,
-        hangup_url=hangup_url or app.hangup_url or "",
-        hangup_method=hangup_method if hangup_url else app.hangup_method,
-        fallback_answer_url=app.fallback_answer_url or "",
-        fallback_answer_method=app.fallback_answer_method,
-        call_time_limit=call_time_limit,
-        ring_timeout=ring_timeout,
-        carrier=linked.carrier_kind or CarrierKind.SANDBOX,
-        carrier_account_id=linked.carrier_account_id,
+    return linked
+
+
+def _caller_id(organization: Organization, account: CarrierAccount | None) -> tuple[str | None, SfvopiApp | None]:
+    """The number customers see on a bridged call and the app whose webhooks it reports to.
+
+    The carrier account's caller ID when set, else the organization's first number
+    linked to an active app.
+    """
+    active_links = LinkedNumber.objects.select_related("app").filter(
+        organization=organization, app__isnull=False, app__status=SfvopiApp.Status.ACTIVE
     )
+    if account and account.caller_id:
+        linked = active_links.filter(number=account.caller_id).first()
+        return account.caller_id, linked.app if linked else None
+    linked = active_links.order_by("number").first()
+    return (linked.number, linked.app) if linked else (None, None)
+
+
+def call_create(
+    *,
+    organization: Organization,
+    to_number: str,
+    from_number: str | None = None,
+    agent=None,
+    answer_url: str = "",
+    answer_method: str = "POST",
+    ring_url: str = "",
+    ring_method: str = "POST",
+    hangup_url: str = "",
+    hangup_method: str = "POST",
+    call_time_limit: int = DEFAULT_CALL_TIME_LIMIT,
+    ring_timeout: int = DEFAULT_RING_TIMEOUT,
+) -> Call:
+    """Queue an outbound call; placing it happens in the background once this commits.
+
+    An SFVoPI call (no `agent`) leaves from `from_number`, which must be linked to an active
+    app, and reports to the given webhook URLs (the app's hangup and fallback URLs fill in).
+    A click-to-call call (`agent` given) rings the agent's phone first, then `to_number`, from
+    the organization's caller ID. One live call per agent is the database's rule (the
+    `one_live_call_per_agent` partial unique constraint), so two requests racing for one
+    agent cannot both win.
+    """
+    if agent is None:
+        linked = _sfvopi_route(organization, from_number or "")
+        app = linked.app
+        fields = {
+            "kind": Call.Kind.API,
+            "from_number": linked.number,
+            "answer_url": answer_url,
+            "answer_method": answer_method,
+            "ring_url": ring_url or "",
+            "ring_method": ring_method,
+            "hangup_url": hangup_url or app.hangup_url or "",
+            "hangup_method": hangup_method if hangup_url else app.hangup_method,
+            "fallback_answer_url": app.fallback_answer_url or "",
+            "fallback_answer_method": app.fallback_answer_method,
+            "carrier": linked.carrier_kind or CarrierKind.SANDBOX,
+            "carrier_account_id": linked.carrier_account_id,
+        }
+    else:
+        account = carrier_account_for(organization)
+        caller_id, app = _caller_id(organization, account)
+        if caller_id is None:
+            raise ServiceError(
+                "The organization has no number to call from: link a number to an active app or set a caller ID",
+                status=422,
+                code="no_caller_id",
+            )
+        fields = {
+            "kind": Call.Kind.CLICK_TO_CALL,
+            "agent": agent,
+            "from_number": caller_id,
+            "hangup_url": (app.hangup_url or "") if app else "",
+            "hangup_method": app.hangup_method if app else "POST",
+            "carrier": account.kind if account else CarrierKind.SANDBOX,
+            "carrier_account": account,
+        }
+    row = {"organization": organization, "app": app, "to_number": to_number,
+           "call_time_limit": call_time_limit, "ring_timeout": ring_timeout, **fields}
+    if agent is None:
+        call = Call.objects.create(**row)
+    else:
+        try:
+            with transaction.atomic():
+                call = Call.objects.create(**row)
+        except IntegrityError:
+            if Call.objects.filter(agent=agent, status__in=LIVE_STATUSES).exists():
+                raise ServiceError(AGENT_BUSY, status=409, code="agent_busy") from None
+            raise
     # Runs at once, or when an enclosing transaction (an idempotency key's) commits.
-    transaction.on_commit(lambda: tasks.place_call.enqueue(call.pk))
+    placement.placement_enqueue(call)
     return call
 
 
-def call_hangup(*, call):
+def call_hangup(*, call: Call) -> Call:
     """Hang up a live call: before answer it is CANCELED, after answer COMPLETED."""
     if not call.is_live:
         raise ServiceError(f"Call {call.request_uuid} has already ended ({call.status})", status=409, code="call_ended")
@@ -157,7 +268,7 @@ def call_hangup(*, call):
     return outcome.call
 
 
-def number_create(*, organization, number, app=None):
+def number_create(*, organization: Organization, number: str, app: SfvopiApp | None = None) -> LinkedNumber:
     """Add a VoIP number (E.164) to the organization's pool, linked to `app` when given."""
     try:
         with transaction.atomic():
@@ -168,12 +279,12 @@ def number_create(*, organization, number, app=None):
         raise ServiceError(f"VoIP number {number} is already registered", status=409, code="number_taken") from None
 
 
-def number_delete(*, linked):
+def number_delete(*, linked: LinkedNumber) -> None:
     """Remove a number from the organization's pool; calls it placed keep their record."""
     linked.delete()
 
 
-def webhook_delivery_redeliver(*, delivery):
+def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send a failed (dead-letter) webhook once more."""
     if not redeliver(delivery):
         raise ServiceError(

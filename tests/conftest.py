@@ -15,9 +15,9 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
 
-from agents import auth
-from agents.auth import organization_api_key_create
-from agents.models import Organization
+from tenants import auth
+from tenants.services import api_key_create
+from tenants.models import Organization
 from calls import services
 from calls.models import Call, LinkedNumber
 
@@ -46,7 +46,7 @@ class Tenant:
 
 def make_tenant(name, number_suffix):
     organization = Organization.objects.create(name=name)
-    _, raw_key = organization_api_key_create(organization=organization, name="test")
+    _, raw_key = api_key_create(organization=organization, name="test")
     app = services.app_create(
         organization=organization, name=f"{name} app", answer_url="https://customer.example.com/answer"
     )

@@ -1,11 +1,14 @@
-"""Request and response shapes of the SFVoPI-compatible API (seed 000, PROVIDERS.md section 1)."""
+"""Request and response shapes of the SFVoPI-compatible API (docs/providers.md, "Superfone SFVoPI").
+
+A call's read shape is calls.representations.CallSerializer, shared with pushes and the console.
+"""
 
 from rest_framework import serializers
 
 from calls import urlguard
-from calls.delivery import iso
-from calls.models import HttpMethod, SfvopiApp
+from calls.models import DEFAULT_CALL_TIME_LIMIT, DEFAULT_RING_TIMEOUT, HttpMethod, SfvopiApp
 from calls.phone import InvalidPhoneNumber, to_e164
+from calls.representations import iso
 
 
 class PhoneNumberField(serializers.CharField):
@@ -112,8 +115,8 @@ class CallCreateSerializer(serializers.Serializer):
     ring_method = MethodField()
     hangup_url = WebhookUrlField(required=False)
     hangup_method = MethodField()
-    call_time_limit = serializers.IntegerField(min_value=1, max_value=86400, default=14400)
-    ring_timeout = serializers.IntegerField(min_value=1, max_value=600, default=60)
+    call_time_limit = serializers.IntegerField(min_value=1, max_value=86400, default=DEFAULT_CALL_TIME_LIMIT)
+    ring_timeout = serializers.IntegerField(min_value=1, max_value=600, default=DEFAULT_RING_TIMEOUT)
 
     def get_fields(self):
         # "from" is a Python keyword, so it cannot be declared as a class attribute.
@@ -141,29 +144,3 @@ class CallCreateSerializer(serializers.Serializer):
 class CallQueuedSerializer(serializers.Serializer):
     request_uuid = serializers.CharField()
     status = serializers.CharField()
-
-
-class CallSerializer(serializers.Serializer):
-    """Ours (PROVIDERS.md decision 1): a call as GET /sfvopi/calls returns it."""
-
-    request_uuid = serializers.CharField()
-    call_uuid = serializers.CharField()
-    app_id = serializers.CharField(allow_null=True)
-    kind = serializers.CharField()
-    direction = serializers.CharField()
-    status = serializers.CharField()
-    agent_id = serializers.IntegerField(allow_null=True)
-    call_time_limit = serializers.IntegerField()
-    ring_timeout = serializers.IntegerField()
-    created_at = serializers.CharField()
-    started_at = serializers.CharField(allow_null=True)
-    answered_at = serializers.CharField(allow_null=True)
-    ended_at = serializers.CharField(allow_null=True)
-    duration = serializers.IntegerField()
-    hangup_cause = serializers.CharField(allow_null=True)
-
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["from"] = serializers.CharField()
-        fields["to"] = serializers.CharField()
-        return fields

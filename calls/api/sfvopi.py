@@ -1,92 +1,38 @@
-"""The SFVoPI-compatible endpoints under /superfone/sfvopi/ (seed 000, PROVIDERS.md section 1).
+"""The SFVoPI-compatible endpoints under /superfone/sfvopi/ (docs/providers.md, "Superfone SFVoPI").
 
 Views only parse, call one service or selector, and render the {"data", "message"} envelope.
 Errors leave through `sfvopi_exception_handler` in the documented {"message"} shape.
 """
 
 import functools
-import logging
-import math
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
-from rest_framework.authentication import BaseAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agents.auth import api_key_lookup
 from calls import delivery, idempotency, selectors, services
-from calls.api.throttling import CallCreateThrottle
 from calls.api.serializers import (
     AppSerializer,
     AppWriteSerializer,
     CallCreateSerializer,
     CallQueuedSerializer,
-    CallSerializer,
     LinkedNumberSerializer,
     NumberLinkSerializer,
 )
-from calls.delivery import iso
-from calls.errors import ServiceError
+from calls.api.throttling import CallCreateThrottle
 from calls.phone import InvalidPhoneNumber, to_e164
-from calls.representations import call_public
-
-logger = logging.getLogger(__name__)
-
-MISSING_KEY = "UnAuthorized, Please Provide API Key"
-INVALID_KEY = "UnAuthorized, Please Provide Valid API Key"
-INVALID_BODY = "Invalid request body"
-
-
-class SfvopiApiKeyAuthentication(BaseAuthentication):
-    """`X-API-Key` to organization, with Superfone's 401 messages."""
-
-    missing_message = MISSING_KEY
-    invalid_message = INVALID_KEY
-
-    def authenticate(self, request):
-        raw_key = request.headers.get("X-API-Key")
-        if not raw_key:
-            raise exceptions.NotAuthenticated(self.missing_message)
-        key = api_key_lookup(raw_key)
-        if key is None:
-            raise exceptions.AuthenticationFailed(self.invalid_message)
-        return (None, key)
-
-    def authenticate_header(self, request):
-        return "X-API-Key"
+from calls.representations import CallSerializer, call_public, iso
+from tenants.auth import ApiKeyAuthentication
+from tenants.errors import ServiceError, sfvopi_exception_handler
 
 
 def envelope(data, status_code=status.HTTP_200_OK):
     return Response({"data": data, "message": "success"}, status=status_code)
 
 
-def sfvopi_exception_handler(exc, context):
-    view = context.get("view")
-    headers = {}
-    if isinstance(exc, ServiceError):
-        return Response({"message": exc.message}, status=exc.status)
-    if isinstance(exc, (exceptions.ValidationError, exceptions.ParseError)):
-        body = {"message": INVALID_BODY}
-        body["errors"] = exc.detail if isinstance(exc, exceptions.ValidationError) else {"body": [str(exc.detail)]}
-        return Response(body, status=400)
-    if isinstance(exc, Http404):
-        return Response({"message": getattr(view, "not_found_message", "Not found")}, status=404)
-    if isinstance(exc, exceptions.Throttled):
-        headers["Retry-After"] = str(max(math.ceil(exc.wait or 1), 1))
-        return Response({"message": "Too many requests, retry later"}, status=429, headers=headers)
-    if isinstance(exc, exceptions.APIException):
-        if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
-            headers["WWW-Authenticate"] = "X-API-Key"
-        return Response({"message": str(exc.detail)}, status=exc.status_code, headers=headers)
-    logger.exception("unexpected error in %s", type(view).__name__)
-    failure = getattr(view, "failure_message", "Internal server error")
-    return Response({"message": f"{failure}: {type(exc).__name__}"}, status=500)
-
-
 class SfvopiView(APIView):
-    authentication_classes = [SfvopiApiKeyAuthentication]
+    authentication_classes = [ApiKeyAuthentication]
     permission_classes = []
     failure_message = "Internal server error"
 
@@ -321,13 +267,9 @@ class CallListView(SfvopiView):
             call = services.call_create(organization=self.organization, **CallCreateSerializer.call_fields(data))
             return 200, {"data": {"request_uuid": call.request_uuid, "status": call.status}, "message": "success"}
 
-        key = request.headers.get("Idempotency-Key")
-        if key is None:
-            return Response(produce()[1])
-        status_code, body, replayed = idempotency.idempotent_response(
-            organization=self.organization, scope="sfvopi.calls", key=key, payload=request.data, produce=produce
+        return idempotency.idempotent_create(
+            request, organization=self.organization, scope="sfvopi.calls", produce=produce
         )
-        return Response(body, status=status_code, headers={"Idempotent-Replayed": "true"} if replayed else None)
 
 
 class CallDetailView(SfvopiView):

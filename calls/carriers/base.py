@@ -3,6 +3,7 @@
 import email.utils
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from xml.etree import ElementTree
 
 import requests
@@ -10,14 +11,14 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
 
-from calls import delivery, lifecycle
+from calls import lifecycle
 from calls.models import Call, CallStatus
 
 # (connect, read) seconds for every request to a carrier.
 TIMEOUT = (3.05, 10)
 ERROR_EXCERPT_CHARS = 300
 
-# Q.850 causes by the names Plivo-family carriers report (PROVIDERS.md decision 8).
+# Q.850 causes by the names Plivo-family carriers report (docs/providers.md, "Hangup causes").
 Q850_BY_NAME = {
     "UNALLOCATED_NUMBER": "1",
     "NO_ROUTE_DESTINATION": "3",
@@ -169,8 +170,6 @@ def _retry_after(response):
     return max(moment.timestamp() - time.time(), 0.0)
 
 
-# How long a call-control request waits when another worker is already asking the customer.
-ANSWER_WAIT_SECONDS = 25
 ENDED_BY_NAME = {
     "completed": CallStatus.COMPLETED,
     "busy": CallStatus.BUSY,
@@ -222,25 +221,25 @@ def apply(call, reports, *, source):
         )
 
 
-def answer_and_resolve(call, *, source, payload, carrier_call_id=""):
-    """The callee answered an SFVoPI call: record it and ask the customer for Stream JSON now.
-
-    Returns the Stream JSON, or None when the customer gave none (the call has then failed).
-    """
+def answer_reported(call: Call, *, source: str, payload: dict[str, Any], carrier_call_id: str = "",
+                    inline: bool = False) -> None:
+    """The callee answered an SFVoPI call: record it. The customer's answer webhook is then
+    asked by the worker, or with `inline` by the caller itself (`delivery.resolve_answer`)."""
     lifecycle.transition(
-        call.pk, CallStatus.ANSWERED, source=source, payload=payload, carrier_call_id=carrier_call_id
+        call.pk, CallStatus.ANSWERED, source=source, payload=payload, carrier_call_id=carrier_call_id,
+        answer_inline=inline,
     )
-    stream = delivery.resolve_answer(call.pk)
-    deadline = time.monotonic() + ANSWER_WAIT_SECONDS
-    # None can also mean a background worker holds the answer webhook: wait for its verdict.
-    while stream is None and time.monotonic() < deadline:
-        current = Call.objects.only("status", "stream").get(pk=call.pk)
-        if current.status == CallStatus.IN_PROGRESS:
-            return current.stream
-        if current.status != CallStatus.ANSWERED:
-            return None
-        time.sleep(0.1)
-    return stream
+
+
+def answer_verdict(call_id: int) -> tuple[str, dict[str, Any] | None]:
+    """Where the customer's answer stands, without waiting: ("stream", Stream JSON) once it
+    gave one, ("failed", None) once the call failed or ended, ("pending", None) before."""
+    call = Call.objects.only("status", "stream").get(pk=call_id)
+    if call.status == CallStatus.IN_PROGRESS and call.stream:
+        return "stream", call.stream
+    if call.status == CallStatus.ANSWERED:
+        return "pending", None
+    return "failed", None
 
 
 def xml_response(root):

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
+from calls import lifecycle
 from calls.carriers import sandbox_media
 from calls.carriers.base import Carrier
 from calls.models import FINAL_STATUSES, Call, CallStatus
@@ -44,9 +45,7 @@ def _later(seconds):
 
 
 @task()
-def sandbox_step(call_id, step):
-    from calls import lifecycle
-
+def sandbox_step(call_id: int, step: str) -> None:
     call = Call.objects.get(pk=call_id)
     if call.status in FINAL_STATUSES:
         return  # hung up on our side; the simulated network has nothing more to say

@@ -55,7 +55,7 @@ from django.db import close_old_connections, connection, connections
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from calls import urlguard
+from calls import lifecycle, urlguard
 from calls.models import FINAL_STATUSES, Call
 from calls.streams import CODEC_RATES
 
@@ -307,8 +307,6 @@ def _release_connection():
 
 
 def _hang_up(call_id, why):
-    from calls import lifecycle
-
     close_old_connections()
     lifecycle.end(call_id, source="sandbox", reason=f"stream_ended: {why}")
 

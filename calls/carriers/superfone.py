@@ -16,11 +16,13 @@ import json
 import requests
 from django.http import JsonResponse
 
+from calls import delivery
 from calls.carriers.base import (
     Carrier,
     CarrierError,
     Report,
-    answer_and_resolve,
+    answer_reported,
+    answer_verdict,
     as_int,
     q850,
     send,
@@ -123,9 +125,18 @@ class SuperfoneCarrier(Carrier):
 
     def call_control(self, request, call):
         fields = _fields(request)
-        stream = answer_and_resolve(call, source=self.kind, payload=fields,
-                                    carrier_call_id=str(fields.get("request_uuid") or ""))
-        if stream is None:
-            # Not 200 with Stream JSON: Superfone ends the call.
-            return JsonResponse({"message": "The customer's answer webhook gave no stream"}, status=502)
-        return JsonResponse({"stream": stream})
+        # Superfone's answer webhook wants the Stream JSON in its own response, so this
+        # request relays it: it asks the customer's answer URL (then the fallback) itself.
+        answer_reported(call, source=self.kind, payload=fields, inline=True,
+                        carrier_call_id=str(fields.get("request_uuid") or ""))
+        stream = delivery.resolve_answer(call.pk)
+        if stream is not None:
+            return JsonResponse({"stream": stream})
+        verdict, stream = answer_verdict(call.pk)
+        if verdict == "stream":
+            return JsonResponse({"stream": stream})
+        if verdict == "pending":
+            # A duplicate of a request that is relaying the answer right now.
+            return JsonResponse({"message": "The customer's answer webhook is being asked"}, status=409)
+        # Not 200 with Stream JSON: Superfone ends the call.
+        return JsonResponse({"message": "The customer's answer webhook gave no stream"}, status=502)

@@ -20,7 +20,8 @@ from calls.carriers.base import (
     Carrier,
     CarrierError,
     Report,
-    answer_and_resolve,
+    answer_reported,
+    answer_verdict,
     apply,
     as_int,
     bridged,
@@ -36,6 +37,8 @@ from calls.models import Call, CallbackNonce, CallStatus
 
 # A call lives at most a day, so a nonce older than two days can no longer replay anything live.
 NONCE_KEEP = timedelta(days=2)
+# How long Vobiz holds a call before asking again while the customer's answer is pending.
+ANSWER_POLL_SECONDS = 1
 # Vobiz streams G.711 as mu-law only, and L16 at these rates.
 L16_RATES = (8000, 16000, 24000)
 
@@ -188,12 +191,21 @@ class VobizCarrier(Carrier):
             )
             SubElement(dial, "Number").text = digits(call.to_number)
             return xml_response(response)
-        stream = answer_and_resolve(call, source=self.kind, payload=payload, carrier_call_id=params.get("CallUUID", ""))
-        if stream is None:
-            response = Element("Response")
+        # Our own <Redirect> below comes back as Event=Redirect: the answer is recorded already.
+        if params.get("Event") != "Redirect":
+            answer_reported(call, source=self.kind, payload=payload, carrier_call_id=params.get("CallUUID", ""))
+        verdict, stream = answer_verdict(call.pk)
+        if verdict == "stream":
+            return xml_response(stream_xml(stream))
+        response = Element("Response")
+        if verdict == "failed":
             SubElement(response, "Hangup")
-            return xml_response(response)
-        return xml_response(stream_xml(stream))
+        else:
+            # The worker is still asking the customer: Vobiz holds the call a second and asks
+            # us again, so no thread of ours waits on the customer.
+            SubElement(response, "Wait", {"length": str(ANSWER_POLL_SECONDS)})
+            SubElement(response, "Redirect", {"method": "POST"}).text = self.callback_url(call, event)
+        return xml_response(response)
 
     def _dial_report(self, params, payload, call):
         """The customer's leg of a click-to-call: DialAction from callbackUrl, DialStatus from action."""

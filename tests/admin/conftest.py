@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from agents.auth import organization_api_key_create
+from tenants.services import api_key_create
 from agents.models import ClickToCallNotification
 from agents.services import supervisor_create
 from calls.models import CarrierAccount
@@ -24,7 +24,7 @@ class Org:
 
 def make_org(tenant, suffix):
     rows = make_rows(tenant, suffix)
-    key, _ = organization_api_key_create(organization=tenant.organization, name=f"key of {tenant.organization}")
+    key, _ = api_key_create(organization=tenant.organization, name=f"key of {tenant.organization}")
     carrier = CarrierAccount.objects.create(
         organization=tenant.organization,
         name=f"{tenant.organization} carrier",

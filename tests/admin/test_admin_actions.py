@@ -6,7 +6,8 @@ import io
 import pytest
 from rest_framework.test import APIClient
 
-from agents.models import Agent, OrganizationAPIKey
+from agents.models import Agent
+from tenants.models import OrganizationAPIKey
 from calls.models import Call, CallEvent, CarrierAccount, LinkedNumber, SfvopiApp, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
@@ -23,21 +24,21 @@ def messages_of(response):
 
 
 def test_it_shows_a_new_api_key_once_and_it_works(supervisor_client, tenant):
-    response = supervisor_client.post("/admin/agents/organizationapikey/add/", {"name": "CRM"}, follow=True)
+    response = supervisor_client.post("/admin/tenants/organizationapikey/add/", {"name": "CRM"}, follow=True)
 
     [shown] = [m for m in messages_of(response) if "will not be shown again" in m]
     raw_key = shown.split(" is ")[1].split(" ")[0]
     key = OrganizationAPIKey.objects.get(name="CRM")
     assert key.organization == tenant.organization
     assert raw_key.startswith(key.prefix + ".")
-    assert raw_key not in supervisor_client.get(f"/admin/agents/organizationapikey/{key.pk}/change/").content.decode()
+    assert raw_key not in supervisor_client.get(f"/admin/tenants/organizationapikey/{key.pk}/change/").content.decode()
     api = APIClient()
     api.credentials(HTTP_X_API_KEY=raw_key)
     assert api.get("/api/v1/calls").status_code == 200
 
 
 def test_it_revokes_keys(supervisor_client, mine, theirs):
-    run_action(supervisor_client, "agents/organizationapikey", "revoke_keys", [mine.api_key, theirs.api_key])
+    run_action(supervisor_client, "tenants/organizationapikey", "revoke_keys", [mine.api_key, theirs.api_key])
 
     mine.api_key.refresh_from_db()
     theirs.api_key.refresh_from_db()

@@ -8,8 +8,8 @@ pytestmark = pytest.mark.django_db
 
 # admin page -> (the object on it, the text that identifies it in the list)
 PAGES = {
-    "agents/organization": (lambda o: o.tenant.organization, lambda o: o.tenant.organization.name),
-    "agents/organizationapikey": (lambda o: o.api_key, lambda o: o.api_key.name),
+    "tenants/organization": (lambda o: o.tenant.organization, lambda o: o.tenant.organization.name),
+    "tenants/organizationapikey": (lambda o: o.api_key, lambda o: o.api_key.name),
     "agents/agent": (lambda o: o.rows.agent, lambda o: o.rows.agent.user.username),
     "agents/clicktocallnotification": (lambda o: o.notification, lambda o: o.notification.customer_number),
     "calls/sfvopiapp": (lambda o: o.tenant.app, lambda o: o.tenant.app.app_id),
@@ -110,7 +110,7 @@ def test_it_scopes_the_call_list_filters(supervisor_client, mine, theirs):
 
 
 def test_it_keeps_memberships_to_superusers(supervisor_client, mine):
-    assert supervisor_client.get("/admin/agents/membership/").status_code == 403
+    assert supervisor_client.get("/admin/tenants/membership/").status_code == 403
     assert "Memberships" not in supervisor_client.get("/admin/").content.decode()
 
 

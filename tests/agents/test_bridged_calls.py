@@ -8,7 +8,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from agents import services
-from calls.errors import ServiceError
+from tenants.errors import ServiceError
 from calls.models import Call, CallEvent
 from tests.agents.conftest import AGENT_NUMBER
 

@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from agents.models import OrganizationAPIKey
+from tenants.models import OrganizationAPIKey
 from agents.services import agent_create, supervisor_create
 
 pytestmark = pytest.mark.django_db

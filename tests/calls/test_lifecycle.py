@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from calls import lifecycle, tasks
+from calls import lifecycle, sweeper
 from calls.models import Call, CallEvent, CallStatus, WebhookDelivery
 from tests.conftest import queued_call
 
@@ -76,7 +76,7 @@ def test_the_sweeper_ends_a_call_whose_carrier_went_silent(call):
     lifecycle.transition(call.pk, "ringing", source="carrier")
     # The ring timer task was lost and the carrier says nothing more.
     Call.objects.filter(pk=call.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
-    tasks.sweep()
+    sweeper.sweep()
     call.refresh_from_db()
     assert (call.status, call.hangup_cause) == ("no_answer", "19")
     assert call.events.last().source == "timer"
@@ -85,7 +85,7 @@ def test_the_sweeper_ends_a_call_whose_carrier_went_silent(call):
 def test_the_sweeper_ends_a_call_past_its_time_limit(call):
     lifecycle.transition(call.pk, "answered", source="carrier")
     Call.objects.filter(pk=call.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
-    tasks.sweep()
+    sweeper.sweep()
     call.refresh_from_db()
     assert (call.status, call.hangup_cause) == ("completed", "31")
 
@@ -108,7 +108,7 @@ def test_the_sweeper_resends_a_pending_webhook_whose_sender_died(call, webhook_s
     from django_tasks_db.models import DBTaskResult
 
     DBTaskResult.objects.all().delete()
-    tasks.sweep()
+    sweeper.sweep()
     run_tasks()
     delivery.refresh_from_db()
     assert delivery.state == "delivered"
@@ -152,10 +152,10 @@ def test_the_sweeper_places_a_lost_call_but_leaves_a_held_one_alone(call):
     long_ago = timezone.now() - timedelta(minutes=5)
     Call.objects.filter(pk=call.pk).update(created_at=long_ago, place_after=timezone.now() + timedelta(seconds=30))
     DBTaskResult.objects.all().delete()
-    tasks.sweep()
+    sweeper.sweep()
     assert not DBTaskResult.objects.filter(task_path__endswith="place_call").exists()
 
     Call.objects.filter(pk=call.pk).update(place_after=None)
-    tasks.sweep()
+    sweeper.sweep()
     [placement] = DBTaskResult.objects.filter(task_path__endswith="place_call")
     assert placement.args_kwargs["args"] == [call.pk]

@@ -1,6 +1,6 @@
 import pytest
 
-from agents.models import OrganizationAPIKey
+from tenants.models import OrganizationAPIKey
 
 pytestmark = pytest.mark.django_db
 
@@ -41,10 +41,10 @@ def test_it_records_when_a_key_was_last_used(client, tenant):
 
 
 def test_a_key_revoked_through_the_service_is_refused_at_once(client, tenant):
-    from agents.services import organization_api_key_revoke
+    from tenants.services import api_key_revoke
 
     assert client.get("/superfone/sfvopi/apps", HTTP_X_API_KEY=tenant.api_key).status_code == 200
-    organization_api_key_revoke(key=OrganizationAPIKey.objects.get(organization=tenant.organization))
+    api_key_revoke(key=OrganizationAPIKey.objects.get(organization=tenant.organization))
     assert client.get("/superfone/sfvopi/apps", HTTP_X_API_KEY=tenant.api_key).status_code == 401
 
 

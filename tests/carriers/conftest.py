@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from agents.models import Agent
-from calls import tasks
+from calls import placement
 from calls.models import Call, CarrierAccount
 from tests.carriers.fakes.providers import (
     FakeCallApi,
@@ -102,7 +102,7 @@ def queue_click_to_call(tenant, account, agent, to="+918000000001"):
             organization=tenant.organization, agent=agent, kind=Call.Kind.CLICK_TO_CALL, from_number=CALLER_ID,
             to_number=to, carrier=account.kind, carrier_account=account, ring_timeout=45, call_time_limit=600,
         )
-        transaction.on_commit(lambda: tasks.place_call.enqueue(call.pk))
+        transaction.on_commit(lambda: placement.place_call.enqueue(call.pk))
     return call
 
 

@@ -4,7 +4,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from calls import carriers, lifecycle
+from calls import lifecycle, placement
 from calls.models import Call, CallEvent
 from tests.carriers.conftest import (
     CALLER_ID,
@@ -54,6 +54,14 @@ def test_it_drives_the_lifecycle_from_ring_answer_and_hangup_callbacks(
     assert vobiz.callback(client, body["ring_url"], vobiz.params(uuid, "Ring")).status_code == 204
     run_tasks()
     answer = vobiz.callback(client, body["answer_url"], vobiz.params(uuid, "StartApp"))
+    # No thread of ours waits on the customer: Vobiz is told to hold and ask again.
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/xml"
+    held = ElementTree.fromstring(answer.content)
+    assert held.find("Wait").attrib == {"length": "1"}
+    assert held.find("Redirect").text == body["answer_url"]
+    assert webhook_server.paths() == ["/ring"]
+    run_tasks()  # the worker asks the customer's answer URL
+    answer = vobiz.follow(client, answer, uuid)
     assert answer.status_code == 200 and answer["Content-Type"] == "application/xml"
     stream = ElementTree.fromstring(answer.content).find("Stream")
     assert stream.text == STREAM_JSON["stream"]["url"]
@@ -132,7 +140,7 @@ def test_it_retries_429_and_5xx_while_the_call_stays_queued(tenant, vobiz, vobiz
 def test_it_fails_the_call_with_the_carriers_error_when_retries_run_out(
     tenant, vobiz, vobiz_account, webhook_server, run_tasks, monkeypatch, caplog
 ):
-    monkeypatch.setattr(carriers, "MAX_PLACE_ATTEMPTS", 3)
+    monkeypatch.setattr(placement, "MAX_PLACE_ATTEMPTS", 3)
     vobiz.script = [Reply(502, {"error": "upstream gateway down"})] * 3
     call = queue_call(tenant, webhook_server)
     run_tasks(wait=5)

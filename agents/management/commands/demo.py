@@ -6,10 +6,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from agents import services as agent_services
-from agents.auth import organization_api_key_create
-from agents.models import Agent, Organization
+from agents.models import Agent
 from calls import services as call_services
 from calls.models import LinkedNumber, SfvopiApp
+from tenants import services as tenant_services
+from tenants.models import Organization
 
 
 class Command(BaseCommand):
@@ -21,7 +22,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *, org, json: bool, **options):
-        organization, _ = Organization.objects.get_or_create(name=org)
+        organization = Organization.objects.filter(name=org).first() or tenant_services.organization_create(name=org)
         # Each organization gets numbers of its own, derived from its id.
         from_number = f"+918000{organization.pk:06d}"
         agent_number = f"+919800{organization.pk:06d}"
@@ -32,8 +33,10 @@ class Command(BaseCommand):
             answer_url="http://127.0.0.1:9000/answer",
             hangup_url="http://127.0.0.1:9000/hangup",
         )
-        linked, _ = LinkedNumber.objects.get_or_create(number=from_number, defaults={"organization": organization})
-        if linked.app_id is None:
+        linked = LinkedNumber.objects.filter(number=from_number).first()
+        if linked is None:
+            call_services.number_create(organization=organization, number=from_number, app=app)
+        elif linked.app_id is None:
             call_services.number_link(app=app, number=from_number)
 
         agent_password = secrets.token_urlsafe(12)
@@ -59,7 +62,7 @@ class Command(BaseCommand):
             supervisor.set_password(supervisor_password)
             supervisor.save()
 
-        _, api_key = organization_api_key_create(organization=organization, name="demo")
+        _, api_key = tenant_services.api_key_create(organization=organization, name="demo")
         result = {
             "organization": organization.name,
             "api_key": api_key,

@@ -1,7 +1,5 @@
 """Request and response shapes of /api/v1."""
 
-from django.contrib.auth.password_validation import validate_password
-from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from calls.api.serializers import AppFieldsSerializer, PhoneNumberField
@@ -51,48 +49,6 @@ class NumberLinkSerializer(serializers.Serializer):
         ref_name = "ApiNumberLink"  # "NumberLink" is the SFVoPI shape
 
     app_id = serializers.CharField(max_length=32)
-
-
-class AgentSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField(source="user.username")
-    number = serializers.CharField()
-    click_to_call_enabled = serializers.BooleanField()
-    is_active = serializers.BooleanField()
-    state = serializers.SerializerMethodField()
-    current_call = serializers.CharField(
-        source="live_call_uuid", allow_null=True, help_text="request_uuid of the agent's live call"
-    )
-    created_at = serializers.DateTimeField()
-
-    def get_state(self, agent) -> str:
-        return agent_state(agent)
-
-
-def agent_state(agent):
-    if not agent.is_active:
-        return "inactive"
-    return "on_call" if agent.live_call_uuid else "available"
-
-
-class AgentCreateSerializer(serializers.Serializer):
-    username = serializers.CharField(
-        max_length=150,
-        validators=[RegexValidator(r"^[\w.@+-]+\Z", "Letters, digits and @/./+/-/_ only.")],
-    )
-    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
-    number = PhoneNumberField(help_text="The agent's own phone, normalized to E.164")
-    click_to_call_enabled = serializers.BooleanField(default=True)
-
-    def validate_password(self, password):
-        validate_password(password)
-        return password
-
-
-class AgentUpdateSerializer(serializers.Serializer):
-    number = PhoneNumberField(required=False)
-    click_to_call_enabled = serializers.BooleanField(required=False)
-    is_active = serializers.BooleanField(required=False)
 
 
 class CallEventSerializer(serializers.Serializer):
@@ -170,9 +126,3 @@ class WebhookDeliveryFilterSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=WebhookDelivery.State.values, required=False)
     kind = serializers.ChoiceField(choices=WebhookDelivery.Kind.values, required=False)
     call = serializers.CharField(max_length=32, required=False, help_text="request_uuid")
-
-
-class AgentStateSerializer(serializers.Serializer):
-    agent_id = serializers.IntegerField()
-    state = serializers.ChoiceField(choices=["available", "on_call", "inactive"])
-    call = CallSerializer(allow_null=True)

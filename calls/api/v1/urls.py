@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from calls.api.v1 import views
 
@@ -6,10 +6,6 @@ urlpatterns = [
     path("calls", views.CallListView.as_view()),
     path("calls/<str:request_uuid>", views.CallDetailView.as_view()),
     path("calls/<str:request_uuid>/hangup", views.CallHangupView.as_view()),
-    path("agents", views.AgentListView.as_view()),
-    path("agents/<str:agent_id>", views.AgentDetailView.as_view()),
-    path("agents/<str:agent_id>/deactivate", views.AgentDeactivateView.as_view()),
-    path("agents/<str:agent_id>/state", views.AgentStateView.as_view()),
     path("apps", views.AppListView.as_view()),
     path("apps/<str:app_id>", views.AppDetailView.as_view()),
     path("numbers", views.NumberListView.as_view()),
@@ -18,5 +14,4 @@ urlpatterns = [
     path("numbers/<str:number_id>/unlink", views.NumberUnlinkView.as_view()),
     path("webhook-deliveries", views.WebhookDeliveryListView.as_view()),
     path("webhook-deliveries/<str:webhook_id>/redeliver", views.WebhookDeliveryRedeliverView.as_view()),
-    re_path(r"", views.not_found),
 ]

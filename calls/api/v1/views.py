@@ -1,139 +1,19 @@
-"""The /api/v1 REST API for CRMs and the app's own pages.
+"""/api/v1 for calls, apps, numbers and webhook deliveries (agents: agents/api_v1.py).
 
-Views only parse, call one selector or service, and render. Every read and write is
-scoped to the caller's organization (the API key's, or the signed-in member's), so
-another organization's ids are simply not found. Errors leave through
-`v1_exception_handler` in one envelope.
+What every /api/v1 view shares (who may call, pages, errors) is tenants/api.py.
 """
 
 from django.http import JsonResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, permissions, serializers, status
-from rest_framework.authentication import BaseAuthentication, SessionAuthentication
-from rest_framework.pagination import CursorPagination
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from agents import services as agent_services
-from agents.admin_scope import organization_of
-from agents.auth import api_key_lookup
-from agents.models import OrganizationAPIKey
 from calls import idempotency, selectors, services
 from calls.api.serializers import AppWriteSerializer, CallCreateSerializer
 from calls.api.throttling import CallCreateThrottle
 from calls.api.v1 import serializers as v1
-from calls.api.v1.exceptions import ErrorSerializer, error_body, v1_exception_handler
-
-
-class ApiKeyAuthentication(BaseAuthentication):
-    """`X-API-Key: <prefix>.<secret>`: the request acts for the key's organization."""
-
-    def authenticate(self, request):
-        raw_key = request.headers.get("X-API-Key")
-        if raw_key is None:
-            return None
-        key = api_key_lookup(raw_key)
-        if key is None:
-            raise exceptions.AuthenticationFailed("The API key is not valid, or it was revoked or has expired.")
-        return (None, key)
-
-    def authenticate_header(self, request):
-        return "X-API-Key"
-
-
-class IsOrganizationMember(permissions.BasePermission):
-    """An API key, or a signed-in member of an organization; only supervisors change data from a session."""
-
-    message = "Only supervisors can change data from a browser session."
-
-    def has_permission(self, request, view):
-        if isinstance(request.auth, OrganizationAPIKey):
-            return True
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        if organization_of(user) is None:
-            raise exceptions.PermissionDenied("This login does not belong to an organization.")
-        return request.method in permissions.SAFE_METHODS or user.is_staff
-
-
-class Pages(CursorPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-    def __init__(self, ordering):
-        self.ordering = ordering
-
-    def decode_cursor(self, request):
-        try:
-            return super().decode_cursor(request)
-        except exceptions.NotFound:
-            raise exceptions.ValidationError({"cursor": ["This cursor is not valid; use a next or previous link."]})
-
-
-PAGE_PARAMETERS = [
-    OpenApiParameter("cursor", str, description="Opaque position from a previous page's next or previous link"),
-    OpenApiParameter("page_size", int, description="1-100, default 50"),
-]
-
-
-def page_of(serializer):
-    return inline_serializer(
-        name=f"{serializer.__name__.removesuffix('Serializer')}Page",
-        fields={
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": serializer(many=True),
-        },
-    )
-
-
-ERROR_DESCRIPTIONS = {
-    400: "Invalid input (validation_error, malformed_request, ...)",
-    401: "No API key or session (not_authenticated), or a bad key (authentication_failed)",
-    403: "permission_denied",
-    404: "Not found, or another organization's (…_not_found, not_found)",
-    409: "Conflicts with the current state (call_ended, number_taken, ...)",
-    422: "idempotency_conflict: the Idempotency-Key was used with a different body",
-    429: "rate_limited: too many calls created; retry after the Retry-After header's seconds",
-}
-
-
-def responses(success, *errors):
-    """Success responses plus the error envelope for each listed status (400, 401 and 403 always)."""
-    documented = dict(success)
-    for code in sorted({400, 401, 403, *errors}):
-        documented[code] = OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
-    return documented
-
-
-def id_parameter(name, description):
-    return OpenApiParameter(name, int, OpenApiParameter.PATH, description=description)
-
-
-class V1View(APIView):
-    authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
-    permission_classes = [IsOrganizationMember]
-
-    def get_exception_handler(self):
-        return v1_exception_handler
-
-    @property
-    def organization(self):
-        if isinstance(self.request.auth, OrganizationAPIKey):
-            return self.request.auth.organization
-        return organization_of(self.request.user)
-
-    def validated(self, serializer_class, data=None, **kwargs):
-        serializer = serializer_class(data=self.request.data if data is None else data, **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
-    def page(self, queryset, serializer_class, ordering):
-        paginator = Pages(ordering)
-        rows = paginator.paginate_queryset(queryset, self.request, view=self)
-        return paginator.get_paginated_response(serializer_class(rows, many=True).data)
+from tenants.api import PAGE_PARAMETERS, V1View, id_parameter, page_of, responses
+from tenants.errors import error_body
 
 
 # Calls
@@ -183,14 +63,7 @@ class CallListView(V1View):
             call = services.call_create(organization=self.organization, **CallCreateSerializer.call_fields(data))
             return status.HTTP_201_CREATED, v1.CallSerializer(call).data
 
-        key = request.headers.get("Idempotency-Key")
-        if key is None:
-            status_code, body = produce()
-            return Response(body, status=status_code)
-        status_code, body, replayed = idempotency.idempotent_response(
-            organization=self.organization, scope="v1.calls", key=key, payload=request.data, produce=produce
-        )
-        return Response(body, status=status_code, headers={"Idempotent-Replayed": "true"} if replayed else None)
+        return idempotency.idempotent_create(request, organization=self.organization, scope="v1.calls", produce=produce)
 
 
 class CallDetailView(V1View):
@@ -212,86 +85,6 @@ class CallHangupView(V1View):
     def post(self, request, request_uuid):
         call = selectors.call_get(organization=self.organization, request_uuid=request_uuid)
         return Response(v1.CallSerializer(services.call_hangup(call=call)).data)
-
-
-# Agents
-
-
-class AgentListView(V1View):
-    @extend_schema(
-        tags=["Agents"],
-        summary="List agents with their current state",
-        parameters=PAGE_PARAMETERS,
-        responses=responses({200: page_of(v1.AgentSerializer)}),
-    )
-    def get(self, request):
-        return self.page(selectors.agent_list(organization=self.organization), v1.AgentSerializer, ("id",))
-
-    @extend_schema(
-        tags=["Agents"],
-        summary="Create an agent and its console login",
-        request=v1.AgentCreateSerializer,
-        responses=responses({201: v1.AgentSerializer}, 409),
-    )
-    def post(self, request):
-        data = self.validated(v1.AgentCreateSerializer)
-        agent = agent_services.agent_enroll(organization=self.organization, **data)
-        agent = selectors.agent_get(organization=self.organization, agent_id=agent.pk)
-        return Response(v1.AgentSerializer(agent).data, status=status.HTTP_201_CREATED)
-
-
-AGENT_ID = id_parameter("agent_id", "The agent's id")
-
-
-class AgentDetailView(V1View):
-    @extend_schema(
-        tags=["Agents"], parameters=[AGENT_ID], summary="One agent", responses=responses({200: v1.AgentSerializer}, 404)
-    )
-    def get(self, request, agent_id):
-        return Response(v1.AgentSerializer(selectors.agent_get(organization=self.organization, agent_id=agent_id)).data)
-
-    @extend_schema(
-        tags=["Agents"],
-        parameters=[AGENT_ID],
-        summary="Change an agent's number or flags",
-        request=v1.AgentUpdateSerializer,
-        responses=responses({200: v1.AgentSerializer}, 404, 409),
-    )
-    def patch(self, request, agent_id):
-        agent = selectors.agent_get(organization=self.organization, agent_id=agent_id)
-        agent_services.agent_update(agent=agent, **self.validated(v1.AgentUpdateSerializer))
-        return Response(v1.AgentSerializer(selectors.agent_get(organization=self.organization, agent_id=agent.pk)).data)
-
-
-class AgentDeactivateView(V1View):
-    @extend_schema(
-        tags=["Agents"],
-        parameters=[AGENT_ID],
-        summary="Deactivate an agent (a live call runs to its end)",
-        request=None,
-        responses=responses({200: v1.AgentSerializer}, 404),
-    )
-    def post(self, request, agent_id):
-        agent = selectors.agent_get(organization=self.organization, agent_id=agent_id)
-        agent_services.agent_deactivate(agent=agent)
-        return Response(v1.AgentSerializer(selectors.agent_get(organization=self.organization, agent_id=agent.pk)).data)
-
-
-class AgentStateView(V1View):
-    @extend_schema(
-        tags=["Agents"],
-        parameters=[AGENT_ID],
-        summary="An agent's current state and live call",
-        responses=responses({200: v1.AgentStateSerializer}, 404),
-    )
-    def get(self, request, agent_id):
-        agent = selectors.agent_get(organization=self.organization, agent_id=agent_id)
-        call = None
-        if agent.live_call_uuid:
-            call = selectors.call_get(organization=self.organization, request_uuid=agent.live_call_uuid)
-        return Response(
-            v1.AgentStateSerializer({"agent_id": agent.pk, "state": v1.agent_state(agent), "call": call}).data
-        )
 
 
 # Apps

@@ -8,6 +8,7 @@ import secrets
 import uuid
 from email.utils import formatdate
 from urllib.parse import urlencode
+from xml.etree import ElementTree
 
 from django.conf import settings
 
@@ -79,6 +80,14 @@ class FakeVobiz(FakeProvider):
         nonce = nonce or "".join(secrets.choice("0123456789") for _ in range(20))
         return post_form(client, url, params, headers if headers is not None else self.sign(url, nonce))
 
+    def follow(self, client, response, request_uuid):
+        """Do what Vobiz does with <Wait/><Redirect>: ask the Redirect's URL again (Event=Redirect)."""
+        redirect = ElementTree.fromstring(response.content).find("Redirect")
+        if redirect is None:
+            self.problems.append("expected a <Redirect> to follow")
+            return response
+        return self.callback(client, redirect.text, self.params(request_uuid, "Redirect"))
+
     def params(self, request_uuid, event, **extra):
         body = self.calls[request_uuid]
         base = {"From": body["from"], "To": body["to"], "RequestUUID": request_uuid,
@@ -86,6 +95,8 @@ class FakeVobiz(FakeProvider):
                 "SessionStart": "2026-02-02 10:00:00.00000"}
         if event == "Ring":
             return {**base, "Event": "Ring", "CallStatus": "ringing", **extra}
+        if event == "Redirect":
+            return {**base, "ALegUUID": request_uuid, "Event": "Redirect", "CallStatus": "in-progress", **extra}
         if event == "StartApp":
             return {**base, "ALegUUID": request_uuid, "Event": "StartApp", "CallStatus": "in-progress",
                     "STIRVerification": "Not Applicable", **extra}

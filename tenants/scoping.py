@@ -1,26 +1,39 @@
-"""Organization scoping for Django admin.
+"""Organization scoping: whose data a login may see, for querysets and Django admin.
 
-A supervisor is a staff user with a Membership: on every admin page they see, choose,
+A supervisor is a staff login with a Membership: on every admin page they see, choose,
 search and create only their own organization's rows. Superusers see everything.
 Supervisors need no Django permissions or groups: the admin classes grant them what
 their role allows (`supervisor_can`), so a fresh `manage.py demo` supervisor just works.
+A read-only viewer gets the same pages with "view" only.
 """
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 
-from agents.models import Organization
+from tenants.models import Membership, Organization, Role
 
 
-def organization_of(user):
-    """The organization a supervisor works for, or None (superusers, outsiders)."""
+def membership_of(user) -> Membership | None:
     if not getattr(user, "is_authenticated", False):
         return None
-    membership = getattr(user, "membership", None)
+    try:
+        return user.membership
+    except Membership.DoesNotExist:
+        return None
+
+
+def organization_of(user) -> Organization | None:
+    """The organization a login works for, or None (superusers, outsiders)."""
+    membership = membership_of(user)
     return membership.organization if membership is not None else None
 
 
-def is_supervisor(user):
+def role_of(user) -> str | None:
+    membership = membership_of(user)
+    return membership.role if membership is not None else None
+
+
+def is_supervisor(user) -> bool:
     return bool(user.is_active and user.is_staff and not user.is_superuser and organization_of(user))
 
 
@@ -38,7 +51,7 @@ def organization_lookup(model):
     return None
 
 
-def scoped(queryset, organization):
+def scoped(queryset, organization: Organization | None):
     if organization is None:
         return queryset.none()
     lookup = organization_lookup(queryset.model)
@@ -102,7 +115,11 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def _supervisor_may(self, request, what):
-        return what in self.supervisor_can and is_supervisor(request.user)
+        if not is_supervisor(request.user):
+            return False
+        if role_of(request.user) == Role.VIEWER:
+            return what == "view" and "view" in self.supervisor_can
+        return what in self.supervisor_can
 
     def has_module_permission(self, request):
         return super().has_module_permission(request) or is_supervisor(request.user)

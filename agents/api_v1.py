@@ -1,0 +1,95 @@
+"""/api/v1's agent endpoints (what every /api/v1 view shares is tenants/api.py)."""
+
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from agents import selectors, serializers, services
+from agents.selectors import agent_state
+from calls import selectors as call_selectors
+from tenants.api import PAGE_PARAMETERS, V1View, id_parameter, page_of, responses
+
+
+class AgentListView(V1View):
+    @extend_schema(
+        tags=["Agents"],
+        summary="List agents with their current state",
+        parameters=PAGE_PARAMETERS,
+        responses=responses({200: page_of(serializers.AgentSerializer)}),
+    )
+    def get(self, request):
+        return self.page(selectors.agent_list(organization=self.organization), serializers.AgentSerializer, ("id",))
+
+    @extend_schema(
+        tags=["Agents"],
+        summary="Create an agent and its console login",
+        request=serializers.AgentCreateSerializer,
+        responses=responses({201: serializers.AgentSerializer}, 409),
+    )
+    def post(self, request):
+        data = self.validated(serializers.AgentCreateSerializer)
+        agent = services.agent_enroll(organization=self.organization, **data)
+        agent = selectors.agent_get(organization=self.organization, agent_id=agent.pk)
+        return Response(serializers.AgentSerializer(agent).data, status=status.HTTP_201_CREATED)
+
+
+AGENT_ID = id_parameter("agent_id", "The agent's id")
+
+
+class AgentDetailView(V1View):
+    @extend_schema(
+        tags=["Agents"], parameters=[AGENT_ID], summary="One agent", responses=responses({200: serializers.AgentSerializer}, 404)
+    )
+    def get(self, request, agent_id):
+        return Response(serializers.AgentSerializer(selectors.agent_get(organization=self.organization, agent_id=agent_id)).data)
+
+    @extend_schema(
+        tags=["Agents"],
+        parameters=[AGENT_ID],
+        summary="Change an agent's number or flags",
+        request=serializers.AgentUpdateSerializer,
+        responses=responses({200: serializers.AgentSerializer}, 404, 409),
+    )
+    def patch(self, request, agent_id):
+        agent = selectors.agent_get(organization=self.organization, agent_id=agent_id)
+        services.agent_update(agent=agent, **self.validated(serializers.AgentUpdateSerializer))
+        return Response(serializers.AgentSerializer(selectors.agent_get(organization=self.organization, agent_id=agent.pk)).data)
+
+
+class AgentDeactivateView(V1View):
+    @extend_schema(
+        tags=["Agents"],
+        parameters=[AGENT_ID],
+        summary="Deactivate an agent (a live call runs to its end)",
+        request=None,
+        responses=responses({200: serializers.AgentSerializer}, 404),
+    )
+    def post(self, request, agent_id):
+        agent = selectors.agent_get(organization=self.organization, agent_id=agent_id)
+        services.agent_deactivate(agent=agent)
+        return Response(serializers.AgentSerializer(selectors.agent_get(organization=self.organization, agent_id=agent.pk)).data)
+
+
+class AgentStateView(V1View):
+    @extend_schema(
+        tags=["Agents"],
+        parameters=[AGENT_ID],
+        summary="An agent's current state and live call",
+        responses=responses({200: serializers.AgentStateSerializer}, 404),
+    )
+    def get(self, request, agent_id):
+        agent = selectors.agent_get(organization=self.organization, agent_id=agent_id)
+        call = None
+        if agent.live_call_uuid:
+            call = call_selectors.call_get(organization=self.organization, request_uuid=agent.live_call_uuid)
+        state = agent_state(is_active=agent.is_active, on_call=call is not None)
+        return Response(serializers.AgentStateSerializer({"agent_id": agent.pk, "state": state, "call": call}).data)
+
+
+urlpatterns = [
+    path("agents", AgentListView.as_view()),
+    path("agents/<str:agent_id>", AgentDetailView.as_view()),
+    path("agents/<str:agent_id>/deactivate", AgentDeactivateView.as_view()),
+    path("agents/<str:agent_id>/state", AgentStateView.as_view()),
+]

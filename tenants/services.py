@@ -1,0 +1,59 @@
+"""Writes for organizations, memberships and API keys."""
+
+from django.db import IntegrityError, transaction
+
+from tenants.auth import api_key_forget
+from tenants.errors import ServiceError
+from tenants.models import Membership, Organization, OrganizationAPIKey, Role
+
+
+def organization_create(*, name: str) -> Organization:
+    try:
+        with transaction.atomic():
+            return Organization.objects.create(name=name)
+    except IntegrityError:
+        raise ServiceError(f"An organization named {name!r} exists already", status=409, code="conflict") from None
+
+
+def organization_update(*, organization: Organization, name: str) -> Organization:
+    organization.name = name
+    try:
+        with transaction.atomic():
+            organization.save(update_fields=["name"])
+    except IntegrityError:
+        raise ServiceError(f"An organization named {name!r} exists already", status=409, code="conflict") from None
+    return organization
+
+
+def membership_set(*, user, organization: Organization, role: str) -> Membership:
+    """Put a login in an organization with a role. Admin roles make the login staff (Django admin)."""
+    membership, _ = Membership.objects.update_or_create(
+        user=user, defaults={"organization": organization, "role": Role(role)}
+    )
+    is_staff = role != Role.AGENT or user.is_staff
+    if user.is_staff != is_staff:
+        user.is_staff = is_staff
+        user.save(update_fields=["is_staff"])
+    return membership
+
+
+def api_key_create(*, organization: Organization, name: str, expiry_date=None) -> tuple[OrganizationAPIKey, str]:
+    """Create a key and return (key, the raw key). Only the hash is stored: show the raw key once."""
+    return OrganizationAPIKey.objects.create_key(organization=organization, name=name, expiry_date=expiry_date)
+
+
+def api_key_update(*, key: OrganizationAPIKey, name: str, expiry_date=None) -> OrganizationAPIKey:
+    key.name = name
+    key.expiry_date = expiry_date
+    key.save(update_fields=["name", "expiry_date"])
+    api_key_forget(key)
+    return key
+
+
+def api_key_revoke(*, key: OrganizationAPIKey) -> OrganizationAPIKey:
+    """Revoke a key for good: this process refuses it at once, others within API_KEY_CACHE_SECONDS."""
+    if not key.revoked:
+        key.revoked = True
+        key.save(update_fields=["revoked"])
+    api_key_forget(key)
+    return key
