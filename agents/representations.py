@@ -1,6 +1,6 @@
 """How agents and their notifications look to the console and the wallboard."""
 
-from agents.selectors import agent_state
+from agents.selectors import FloorAgent, agent_state
 from calls.representations import call_public, iso
 
 
@@ -23,12 +23,12 @@ def agent_public(agent):
     }
 
 
-def agent_state_public(agent):
+def agent_state_public(floor_agent: FloorAgent) -> dict:
     """An agent on the wallboard: who, whether a console is open, and the live call if any."""
-    call = agent.live_call
+    agent, call = floor_agent.agent, floor_agent.live_call
     return {
         **agent_public(agent),
-        "online": agent.online,
+        "online": floor_agent.online,
         "state": agent_state(is_active=agent.is_active, on_call=call is not None),
         "call": call_public(call) if call else None,
     }

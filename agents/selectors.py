@@ -1,5 +1,6 @@
 """Reads about agents, their calls and their presence, always scoped to one organization."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -79,8 +80,17 @@ def organization_live_calls(*, organization):
     )
 
 
-def organization_agents(*, organization):
-    """Every active agent of the organization with `live_call` (their live call or None) and `online`."""
+@dataclass(frozen=True)
+class FloorAgent:
+    """An agent as the wallboard shows them: their live call, if any, and whether a console is open."""
+
+    agent: Agent
+    live_call: Call | None
+    online: bool
+
+
+def organization_agents(*, organization: Organization) -> list[FloorAgent]:
+    """Every active agent of the organization, as the wallboard shows them."""
     agents = list(
         Agent.objects.filter(organization=organization, is_active=True).select_related("user").order_by("number")
     )
@@ -91,10 +101,7 @@ def organization_agents(*, organization):
             "agent_id", flat=True
         )
     )
-    for agent in agents:
-        agent.live_call = live.get(agent.pk)
-        agent.online = agent.pk in online
-    return agents
+    return [FloorAgent(agent, live.get(agent.pk), agent.pk in online) for agent in agents]
 
 
 def agent_list(*, organization: Organization) -> QuerySet[Agent]:

@@ -14,6 +14,8 @@ import logging
 import random
 import time
 from datetime import timedelta
+from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -29,7 +31,7 @@ from calls.representations import iso
 logger = logging.getLogger(__name__)
 
 # Superfone gives ring and hangup 5 s and the answer webhook 10 s.
-TIMEOUTS = {
+TIMEOUTS: dict[str, int] = {
     WebhookDelivery.Kind.RING: 5,
     WebhookDelivery.Kind.HANGUP: 5,
     WebhookDelivery.Kind.ANSWER: 10,
@@ -142,10 +144,15 @@ def outbox_write(sender, *, call: Call, previous: str, answer_inline: bool = Fal
         if kind == WebhookDelivery.Kind.ANSWER:
             # Asked in the carrier's own request when `answer_inline`; the worker then only
             # steps in once that request's budget (answer, then fallback) has run out.
-            run_after = timezone.now() + ANSWER_BUDGET if answer_inline else None
-            transaction.on_commit(lambda: resolve_answer_task.using(run_after=run_after).enqueue(call.pk))
+            on_commit_answer_resolve(call.pk, delay=ANSWER_BUDGET if answer_inline else None)
         else:
-            transaction.on_commit(lambda delivery_id=delivery.pk: deliver_webhook.enqueue(delivery_id))
+            transaction.on_commit(partial(deliver_webhook.enqueue, delivery.pk))
+
+
+def on_commit_answer_resolve(call_id: int, *, delay: timedelta | None = None) -> None:
+    """Have the worker ask the customer's answer webhook once this transaction commits."""
+    run_after = timezone.now() + delay if delay else None
+    transaction.on_commit(lambda: resolve_answer_task.using(run_after=run_after).enqueue(call_id))
 
 
 def _max_attempts(call, kind):
@@ -195,6 +202,7 @@ def _send(delivery):
     timestamp = str(int(time.time()))
     secrets = _signing_secrets(delivery.call.app)
     headers = {"webhook-id": delivery.webhook_id, "webhook-timestamp": timestamp}
+    request: dict[str, Any]
     if delivery.method == "GET":
         request = {"params": {k: v for k, v in delivery.payload.items() if v is not None}}
         signed_body = b""
@@ -210,7 +218,7 @@ def _send(delivery):
         prepared = _session.prepare_request(
             requests.Request(delivery.method, delivery.url, headers=headers, **request)
         )
-        prepared.pinned_address = addresses[0]
+        prepared.pinned_address = addresses[0]  # type: ignore[attr-defined]  # read by the adapter above
         # The connection goes to the pinned address; the request still names the host.
         prepared.headers["Host"] = urlsplit(delivery.url).netloc
         response = _session.send(prepared, timeout=(3.05, TIMEOUTS[delivery.kind]), allow_redirects=False)

@@ -71,9 +71,10 @@ def idempotent_response(*, organization: Organization, scope: str, key: str, pay
             record.save(update_fields=["response_status", "response_body"])
             return status, body, False
     except IntegrityError:
-        record = IdempotencyKey.objects.filter(organization=organization, scope=scope, key=key).first()
-        if record is None:
+        existing = IdempotencyKey.objects.filter(organization=organization, scope=scope, key=key).first()
+        if existing is None:
             raise
+        record = existing
     if record.request_hash != fingerprint:
         raise ServiceError(
             "Idempotency-Key was already used with a different request body", status=422, code="idempotency_conflict"

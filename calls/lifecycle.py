@@ -143,7 +143,7 @@ def _rejection(call: Call, status: CallStatus, sequence: int | None) -> str:
         return "duplicate"
     if call.status in FINAL_STATUSES:
         return f"ignored: call already {call.status}"
-    if _RANK[status] < _RANK[call.status]:
+    if _RANK[status] < _RANK[CallStatus(call.status)]:
         return f"stale: call already {call.status}"
     if status == CallStatus.IN_PROGRESS and call.status != CallStatus.ANSWERED:
         return "ignored: in_progress needs an answered call"
@@ -208,9 +208,9 @@ def _remember_carrier(call: Call, carrier_call_id: str, sequence: int | None) ->
 
 
 def _deadline(call: Call) -> datetime | None:
-    if call.status == CallStatus.RINGING:
+    if call.status == CallStatus.RINGING and call.started_at:
         return call.started_at + timedelta(seconds=call.ring_timeout)
-    if call.status in (CallStatus.ANSWERED, CallStatus.IN_PROGRESS):
+    if call.status in (CallStatus.ANSWERED, CallStatus.IN_PROGRESS) and call.answered_at:
         return call.answered_at + timedelta(seconds=call.call_time_limit)
     return None
 

@@ -15,6 +15,7 @@ are made here.
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -64,7 +65,7 @@ def interval(account: CarrierAccount) -> float:
     return 1.0 / account.calls_per_second if account.calls_per_second > 0 else 0.0
 
 
-def admit(call: Call, *, claim) -> Admission:
+def admit(call: Call, *, claim: Callable[[], bool]) -> Admission:
     """Let `call` leave now (then `claim()` takes it) or say how long it must wait.
 
     Calls leave in the order they were queued (created_at, then id): a call never tried
@@ -72,7 +73,7 @@ def admit(call: Call, *, claim) -> Admission:
     claim happen under the account's row lock, so two workers never take the last slot.
     """
     with transaction.atomic():
-        account = CarrierAccount.objects.select_for_update().get(pk=call.carrier_account_id)
+        account = CarrierAccount.objects.select_for_update().get(pk=call.carrier_account_id or 0)
         now = timezone.now()
         step = interval(account)
         ahead = 0

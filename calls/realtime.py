@@ -73,8 +73,8 @@ def _send_in_process(layer, group, message):
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
-    if running is loop:
-        loop.create_task(layer.group_send(group, message))
+    if running is not None and running is loop:
+        running.create_task(layer.group_send(group, message))
     else:
         asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(timeout=5)
     return True

@@ -5,6 +5,9 @@ functions here: `call_create` is the one creator of a Call, and a call's status 
 only through calls/lifecycle.py.
 """
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -140,7 +143,14 @@ def carrier_account_for(organization: Organization) -> CarrierAccount | None:
     return CarrierAccount.objects.filter(organization=organization, is_default=True).first()
 
 
-def _sfvopi_route(organization: Organization, from_number: str) -> LinkedNumber:
+@dataclass(frozen=True)
+class _Route:
+    app: SfvopiApp
+    carrier: str
+    carrier_account_id: int | None
+
+
+def _sfvopi_route(organization: Organization, from_number: str) -> _Route:
     """The active app behind `from_number` and the organization's carrier, in one query."""
     default_account = CarrierAccount.objects.filter(organization=OuterRef("organization"), is_default=True)
     linked = (
@@ -157,11 +167,12 @@ def _sfvopi_route(organization: Organization, from_number: str) -> LinkedNumber:
         )
         .first()
     )
-    if linked is None:
+    if linked is None or linked.app is None:
         raise ServiceError(
             f"VoIP number {from_number} is not linked to any SFVoPI app for this org", code="number_not_linked"
         )
-    return linked
+    annotated: Any = linked
+    return _Route(linked.app, annotated.carrier_kind or CarrierKind.SANDBOX, annotated.carrier_account_id)
 
 
 def _caller_id(organization: Organization, account: CarrierAccount | None) -> tuple[str | None, SfvopiApp | None]:
@@ -204,12 +215,13 @@ def call_create(
     `one_live_call_per_agent` partial unique constraint), so two requests racing for one
     agent cannot both win.
     """
+    app: SfvopiApp | None
     if agent is None:
-        linked = _sfvopi_route(organization, from_number or "")
-        app = linked.app
-        fields = {
+        route = _sfvopi_route(organization, from_number or "")
+        app = route.app
+        fields: dict[str, Any] = {
             "kind": Call.Kind.API,
-            "from_number": linked.number,
+            "from_number": from_number,
             "answer_url": answer_url,
             "answer_method": answer_method,
             "ring_url": ring_url or "",
@@ -218,8 +230,8 @@ def call_create(
             "hangup_method": hangup_method if hangup_url else app.hangup_method,
             "fallback_answer_url": app.fallback_answer_url or "",
             "fallback_answer_method": app.fallback_answer_method,
-            "carrier": linked.carrier_kind or CarrierKind.SANDBOX,
-            "carrier_account_id": linked.carrier_account_id,
+            "carrier": route.carrier,
+            "carrier_account_id": route.carrier_account_id,
         }
     else:
         account = carrier_account_for(organization)

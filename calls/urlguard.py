@@ -51,7 +51,7 @@ def resolve_public_addresses(url):
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeURL(f"Cannot resolve {host}.") from exc
-    addresses = sorted({info[4][0] for info in infos})
+    addresses = sorted({str(info[4][0]) for info in infos})
     if not settings.ALLOW_PRIVATE_WEBHOOK_URLS:
         for address in addresses:
             if not _is_public(ipaddress.ip_address(address.split("%")[0])):

@@ -34,6 +34,11 @@ def retry_after(wait: float | None) -> str:
     return str(max(math.ceil(wait or 1), 1))
 
 
+def _retry_after_header(exc: exceptions.Throttled) -> dict[str, str]:
+    wait = exc.wait  # type: ignore[attr-defined]  # DRF sets it; its stubs leave it out
+    return {"Retry-After": retry_after(wait)}
+
+
 AUTH_HEADERS = {"WWW-Authenticate": "X-API-Key"}
 TOO_MANY = "Too many requests, retry later"
 
@@ -55,7 +60,7 @@ def sfvopi_exception_handler(exc, context):
     if isinstance(exc, Http404):
         return Response({"message": getattr(view, "not_found_message", "Not found")}, status=404)
     if isinstance(exc, exceptions.Throttled):
-        return Response({"message": TOO_MANY}, status=429, headers={"Retry-After": retry_after(exc.wait)})
+        return Response({"message": TOO_MANY}, status=429, headers=_retry_after_header(exc))
     if isinstance(exc, exceptions.NotAuthenticated):
         return Response({"message": SFVOPI_MISSING_KEY}, status=401, headers=AUTH_HEADERS)
     if isinstance(exc, exceptions.AuthenticationFailed):
@@ -89,7 +94,7 @@ def click_to_call_exception_handler(exc, context):
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         return Response({"message": CLICK_TO_CALL_UNAUTHORIZED}, status=401, headers=AUTH_HEADERS)
     if isinstance(exc, exceptions.Throttled):
-        return Response({"message": TOO_MANY}, status=429, headers={"Retry-After": retry_after(exc.wait)})
+        return Response({"message": TOO_MANY}, status=429, headers=_retry_after_header(exc))
     if isinstance(exc, exceptions.APIException):
         return Response({"message": str(exc.detail)}, status=exc.status_code)
     logger.exception("click-to-call failed")
@@ -148,5 +153,5 @@ def v1_exception_handler(exc, context):
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         headers.update(AUTH_HEADERS)
     if isinstance(exc, exceptions.Throttled):
-        headers["Retry-After"] = retry_after(exc.wait)
+        headers.update(_retry_after_header(exc))
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)

@@ -39,7 +39,9 @@ def membership_set(*, user, organization: Organization, role: str) -> Membership
 
 def api_key_create(*, organization: Organization, name: str, expiry_date=None) -> tuple[OrganizationAPIKey, str]:
     """Create a key and return (key, the raw key). Only the hash is stored: show the raw key once."""
-    return OrganizationAPIKey.objects.create_key(organization=organization, name=name, expiry_date=expiry_date)
+    key, raw_key = OrganizationAPIKey.objects.create_key(organization=organization, name=name, expiry_date=expiry_date)
+    assert isinstance(key, OrganizationAPIKey)
+    return key, raw_key
 
 
 def api_key_update(*, key: OrganizationAPIKey, name: str, expiry_date=None) -> OrganizationAPIKey:

@@ -61,8 +61,8 @@ class Carrier:
     kind = ""
     # The callback events (the last part of a callback URL) this carrier uses, and those
     # among them that ask us for call-control instructions rather than report progress.
-    events = frozenset()
-    control_events = frozenset()
+    events: frozenset[str] = frozenset()
+    control_events: frozenset[str] = frozenset()
 
     def __init__(self, account=None):
         self.account = account

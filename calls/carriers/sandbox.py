@@ -70,7 +70,7 @@ def sandbox_step(call_id: int, step: str) -> None:
     elif step == "callee_hangup":
         lifecycle.transition(call_id, CallStatus.COMPLETED, source="sandbox", payload=report, hangup_cause="16")
     elif step == "agent_dial":
-        report = {**report, "leg": "agent", "agent": call.agent.number if call.agent_id else None}
+        report = {**report, "leg": "agent", "agent": call.agent.number if call.agent else ""}
         lifecycle.transition(call_id, CallStatus.RINGING, source="sandbox", payload=report)
         sandbox_step.using(run_after=_later(settings.SANDBOX_RING_SECONDS)).enqueue(call_id, "customer_dial")
     elif step == "customer_dial":

@@ -210,11 +210,11 @@ class Playback:
     """The callee's earpiece: audio queued by playAudio, with checkpoints between the clips."""
 
     def __init__(self):
-        self._chunks = deque()
+        self._chunks: deque[array] = deque()
         self._offset = 0  # samples of the first chunk already played
         self._queued = 0  # samples ever queued
         self._played = 0  # samples ever played or cleared
-        self._marks = deque()  # (position in the queue, name)
+        self._marks: deque[tuple[int, str]] = deque()  # (position in the queue, name)
 
     @property
     def pending(self):

@@ -220,3 +220,49 @@ def test_it_exports_selected_calls_to_csv(supervisor_client, mine, theirs):
     assert response["Content-Type"] == "text/csv"
     assert [row["request_uuid"] for row in rows] == [mine.rows.call.request_uuid]
     assert rows[0]["from"] == mine.tenant.from_number
+
+
+def _app_form(app, **changes):
+    fields = {
+        "name": app.name, "answer_url": app.answer_url, "answer_method": app.answer_method,
+        "hangup_url": app.hangup_url or "", "hangup_method": app.hangup_method,
+        "fallback_answer_url": app.fallback_answer_url or "", "fallback_answer_method": app.fallback_answer_method,
+        "status": app.status, "caller_name": "", "send_digits": "", "machine_detection": "",
+        "numbers-TOTAL_FORMS": "0", "numbers-INITIAL_FORMS": "0",
+    }
+    return {**fields, **changes}
+
+
+def test_an_app_edited_in_admin_changes_as_through_the_api(supervisor_client, tenant):
+    app = tenant.app
+    assert app.updated_at is None
+    response = supervisor_client.post(f"/admin/calls/sfvopiapp/{app.pk}/change/", _app_form(app, name="Renamed"))
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    app.refresh_from_db()
+    assert app.name == "Renamed"
+    assert app.updated_at is not None  # the service stamps it, as PATCH /superfone/sfvopi/apps does
+    body = tenant.api.get(f"/superfone/sfvopi/apps/{app.app_id}").json()["data"]
+    assert body["name"] == "Renamed" and body["updated_at"] is not None
+
+
+def test_an_app_added_in_admin_belongs_to_the_supervisor_and_records_its_creator(supervisor_client, supervisor,
+                                                                               tenant):
+    form = _app_form(tenant.app, name="Second line")
+    response = supervisor_client.post("/admin/calls/sfvopiapp/add/", form)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    app = SfvopiApp.objects.get(name="Second line")
+    assert (app.organization, app.created_by) == (tenant.organization, supervisor)
+    assert app.app_id.startswith("sfv_app_")
+
+
+def test_a_second_default_carrier_account_is_a_form_error(supervisor_client, mine):
+    response = supervisor_client.post("/admin/calls/carrieraccount/add/", {
+        "name": "backup", "kind": "vobiz", "base_url": "", "caller_id": "", "calls_per_second": "1",
+        "max_concurrent_calls": "10", "is_default": "on", "new_credentials": "",
+    })
+
+    assert response.status_code == 200
+    assert "default carrier account already" in response.content.decode()
+    assert CarrierAccount.objects.filter(organization=mine.tenant.organization).count() == 1

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from calls import delivery, lifecycle
 from calls.models import Call, WebhookDelivery
@@ -45,7 +45,7 @@ def test_a_signature_made_with_another_secret_does_not_verify(tenant, other_tena
     delivery.deliver(ended_call().pk)
     [received] = webhook_server.received
     headers = {name.lower(): value for name, value in received.headers.items()}
-    with pytest.raises(Exception):
+    with pytest.raises(WebhookVerificationError):
         Webhook(other_tenant.app.webhook_secret).verify(received.raw, headers)
 
 
@@ -177,7 +177,7 @@ def test_the_old_secret_stops_signing_a_day_after_the_rotation(tenant, webhook_s
     )
     delivery.deliver(ended_call().pk)
     headers = {name.lower(): value for name, value in webhook_server.received[0].headers.items()}
-    with pytest.raises(Exception):
+    with pytest.raises(WebhookVerificationError):
         Webhook(old_secret).verify(webhook_server.received[0].raw, headers)
 
 
