@@ -81,7 +81,7 @@ def add_finished(tenant, count, stale_timers):
     from django.db import transaction
     from django.utils import timezone
 
-    from calls import sweeper, timers
+    from calls import timers
     from calls.models import Call, CallEvent, CallStatus, SfvopiApp, WebhookDelivery
 
     app = SfvopiApp.objects.get(app_id=tenant["app_id"])

@@ -53,8 +53,8 @@ def main():
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
 
-        from tenants.auth import api_key_lookup
         from calls.models import Call, CallStatus, CarrierAccount, CarrierKind
+        from tenants.auth import api_key_lookup
 
         client = Client(HTTP_HOST="127.0.0.1")
         body = json.dumps({

@@ -7,9 +7,8 @@ its answer: one call, identical responses. Keys live for 24 hours per organizati
 
 import hashlib
 import json
-from datetime import timedelta
-
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction

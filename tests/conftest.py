@@ -4,8 +4,8 @@ receiver on loopback; and a runner for the background task queue."""
 import json
 import threading
 import time
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -15,11 +15,11 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
 
-from tenants import auth
-from tenants.services import api_key_create
-from tenants.models import Organization
 from calls import services
 from calls.models import Call, LinkedNumber
+from tenants import auth
+from tenants.models import Organization
+from tenants.services import api_key_create
 
 STREAM_JSON = {"stream": {"url": "wss://media.example.com/ws", "codec": "PCMA", "sample_rate": 8000}}
 

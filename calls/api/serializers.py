@@ -6,7 +6,12 @@ A call's read shape is calls.representations.CallSerializer, shared with pushes 
 from rest_framework import serializers
 
 from calls import urlguard
-from calls.models import DEFAULT_CALL_TIME_LIMIT, DEFAULT_RING_TIMEOUT, HttpMethod, SfvopiApp
+from calls.models import (
+    DEFAULT_CALL_TIME_LIMIT,
+    DEFAULT_RING_TIMEOUT,
+    HttpMethod,
+    SfvopiApp,
+)
 from calls.phone import InvalidPhoneNumber, to_e164
 from calls.representations import iso
 

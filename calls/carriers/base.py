@@ -137,6 +137,13 @@ def as_int(value):
         return None
 
 
+def carrier_session() -> requests.Session:
+    """The one HTTP session of a carrier module (connections are reused between requests)."""
+    session = requests.Session()
+    session.headers["User-Agent"] = "callcenter-carrier/1.0"
+    return session
+
+
 def send(session, method, url, *, carrier, **kwargs):
     """One request to a carrier. Timeouts, connection errors, 429 and 5xx raise a retryable CarrierError.
 

@@ -11,8 +11,6 @@ status callbacks, so a late one never moves a call backwards.
 
 from xml.etree.ElementTree import Element, SubElement
 
-import requests
-
 from calls.carriers.base import (
     Carrier,
     CarrierError,
@@ -20,6 +18,7 @@ from calls.carriers.base import (
     as_int,
     bridged,
     callback_params,
+    carrier_session,
     ended,
     send,
     xml_response,
@@ -28,8 +27,7 @@ from calls.models import CallStatus
 
 EVENTS = ("initiated", "ringing", "answered", "completed")
 
-_session = requests.Session()
-_session.headers["User-Agent"] = "callcenter-carrier/1.0"
+_session = carrier_session()
 
 
 class CallApiCarrier(Carrier):

@@ -13,7 +13,6 @@ callback field names are read case-insensitively (the docs spell CallDurartion).
 import hashlib
 import hmac
 
-import requests
 from django.conf import settings
 
 from calls.carriers.base import (
@@ -23,6 +22,7 @@ from calls.carriers.base import (
     as_int,
     bridged,
     callback_params,
+    carrier_session,
     digits,
     ended,
     send,
@@ -32,8 +32,7 @@ from calls.models import CallStatus
 EVENTS = "initiated,ringing,answered,completed"
 ID_FIELDS = ("callsid", "call_sid", "sid", "callid", "call_id", "uuid")
 
-_session = requests.Session()
-_session.headers["User-Agent"] = "callcenter-carrier/1.0"
+_session = carrier_session()
 
 
 def _lowered(params):

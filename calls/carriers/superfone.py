@@ -13,7 +13,6 @@ for those calls, so they stay queued on our side until the agent ends them.
 
 import json
 
-import requests
 from django.http import JsonResponse
 
 from calls import delivery
@@ -24,6 +23,7 @@ from calls.carriers.base import (
     answer_reported,
     answer_verdict,
     as_int,
+    carrier_session,
     q850,
     send,
 )
@@ -37,8 +37,7 @@ FINAL = {
     "FAILED": CallStatus.FAILED,
 }
 
-_session = requests.Session()
-_session.headers["User-Agent"] = "callcenter-carrier/1.0"
+_session = carrier_session()
 
 
 def _fields(request):

@@ -12,7 +12,6 @@ import hmac
 from datetime import timedelta
 from xml.etree.ElementTree import Element, SubElement
 
-import requests
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -27,6 +26,7 @@ from calls.carriers.base import (
     bridged,
     callback_params,
     callback_url,
+    carrier_session,
     digits,
     ended,
     q850,
@@ -42,8 +42,7 @@ ANSWER_POLL_SECONDS = 1
 # Vobiz streams G.711 as mu-law only, and L16 at these rates.
 L16_RATES = (8000, 16000, 24000)
 
-_session = requests.Session()
-_session.headers["User-Agent"] = "callcenter-carrier/1.0"
+_session = carrier_session()
 
 
 def stream_content_type(stream):

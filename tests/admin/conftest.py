@@ -6,10 +6,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tenants.services import api_key_create
 from agents.models import ClickToCallNotification
 from agents.services import supervisor_create
 from calls.models import CarrierAccount
+from tenants.services import api_key_create
 from tests.api_v1.conftest import _fast_password_hashing, make_rows  # noqa: F401 (autouse fixture)
 
 

@@ -7,8 +7,15 @@ import pytest
 from rest_framework.test import APIClient
 
 from agents.models import Agent
+from calls.models import (
+    Call,
+    CallEvent,
+    CarrierAccount,
+    LinkedNumber,
+    SfvopiApp,
+    WebhookDelivery,
+)
 from tenants.models import OrganizationAPIKey
-from calls.models import Call, CallEvent, CarrierAccount, LinkedNumber, SfvopiApp, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 

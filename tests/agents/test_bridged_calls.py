@@ -8,8 +8,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from agents import services
-from tenants.errors import ServiceError
 from calls.models import Call, CallEvent
+from tenants.errors import ServiceError
 from tests.agents.conftest import AGENT_NUMBER
 
 URL = "/superfone/api/customer/click-2-call"

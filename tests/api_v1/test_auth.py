@@ -2,8 +2,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from tenants.models import OrganizationAPIKey
 from agents.services import agent_create, supervisor_create
+from tenants.models import OrganizationAPIKey
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,6 @@ from calls.api.v1 import serializers as v1
 from tenants.api import PAGE_PARAMETERS, V1View, id_parameter, page_of, responses
 from tenants.errors import error_body
 
-
 # Calls
 
 
