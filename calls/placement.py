@@ -25,7 +25,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_tasks import task
 
-from calls import carriers, lifecycle
+from calls import lifecycle
+from calls.carriers import registry
 from calls.carriers.base import CarrierError
 from calls.models import FINAL_STATUSES, LIVE_STATUSES, Call, CallStatus, CarrierAccount
 
@@ -147,7 +148,7 @@ def place(call_id: int) -> None:
     elif not _claim_for_placing(call_id):
         return
     call = Call.objects.select_related("carrier_account", "agent", "app").get(pk=call_id)
-    carrier = carriers.for_call(call)
+    carrier = registry.for_call(call)
     try:
         if call.kind == Call.Kind.CLICK_TO_CALL:
             carrier_call_id = carrier.place_bridged(call)
@@ -171,7 +172,7 @@ def hang_up(call_id: int) -> None:
     if not call.carrier_call_id:
         return
     try:
-        carriers.for_call(call).hang_up(call)
+        registry.for_call(call).hang_up(call)
     except CarrierError as exc:
         logger.warning("carrier hang-up of %s failed: %s", call.request_uuid, exc)
 

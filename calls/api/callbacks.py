@@ -13,7 +13,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from calls import carriers
+from calls.carriers import registry
 from calls.carriers.base import apply
 from calls.models import Call, CarrierAccount
 
@@ -28,9 +28,9 @@ def _refuse(status, message):
 @require_http_methods(["GET", "POST"])
 def carrier_callback(request, kind, token, request_uuid, event):
     account = CarrierAccount.objects.filter(kind=kind, callback_token=token).first()
-    if account is None or kind not in carriers.CARRIERS:
+    if account is None or kind not in registry.CARRIERS:
         return _refuse(403, "Forbidden")
-    carrier = carriers.for_account(kind, account)
+    carrier = registry.for_account(kind, account)
     if event not in carrier.events:
         return _refuse(404, "Not found")
     if not carrier.authenticate(request):
