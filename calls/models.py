@@ -37,7 +37,8 @@ def new_callback_token():
     return secrets.token_urlsafe(24)
 
 
-# SFVoPI's defaults for a call (seed 000): its talk-time cap and how long it may ring, in seconds.
+# SFVoPI's defaults for a call: its talk-time cap and how long it may ring, in seconds
+# (docs/providers.md, "Superfone SFVoPI").
 DEFAULT_CALL_TIME_LIMIT = 14400
 DEFAULT_RING_TIMEOUT = 60
 

@@ -1,4 +1,4 @@
-"""Validates the Stream JSON a customer's answer webhook returns (PROVIDERS.md decision 6)."""
+"""Validates the Stream JSON a customer's answer webhook returns (docs/providers.md, "Stream JSON")."""
 
 import json
 

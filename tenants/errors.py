@@ -43,7 +43,7 @@ AUTH_HEADERS = {"WWW-Authenticate": "X-API-Key"}
 TOO_MANY = "Too many requests, retry later"
 
 
-# SFVoPI (Superfone's messages, seed 000)
+# SFVoPI (Superfone's messages: docs/providers.md, "Superfone SFVoPI")
 
 SFVOPI_MISSING_KEY = "UnAuthorized, Please Provide API Key"
 SFVOPI_INVALID_KEY = "UnAuthorized, Please Provide Valid API Key"
@@ -72,7 +72,7 @@ def sfvopi_exception_handler(exc, context):
     return Response({"message": f"{failure}: {type(exc).__name__}"}, status=500)
 
 
-# Click-to-call (seed 001)
+# Click-to-call (docs/providers.md, "Superfone click-to-call")
 
 CLICK_TO_CALL_UNAUTHORIZED = "Unauthorized"
 CLICK_TO_CALL_INVALID_REQUEST = "Invalid request"

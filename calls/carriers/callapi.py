@@ -1,4 +1,4 @@
-"""CallAPI (seed 004, a white-label Restcomm) and Restcomm itself (PROVIDERS.md section 3).
+"""CallAPI (a white-label Restcomm) and Restcomm itself (docs/providers.md, "CallAPI and Restcomm").
 
 Account: base_url is the API root ending in the version, e.g. https://v1.api19.com/call/2012-04-24
 or https://host/restcomm/2012-04-24; credentials {"account_sid", "auth_token"} (HTTP basic auth).

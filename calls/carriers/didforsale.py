@@ -1,4 +1,4 @@
-"""DIDforSale (seed 003, PROVIDERS.md section 4).
+"""DIDforSale (docs/providers.md, "DIDforSale").
 
 Account: base_url is the API root ending in /api/V2, e.g.
 https://api.didforsale.com/didforsaleapi/index.php/api/V2; credentials {"api_key"}.

@@ -3,8 +3,8 @@
 When a sandbox call is answered, the sandbox asks this engine to follow it. Once the
 answer webhook's Stream JSON has moved the call in progress (calls.delivery.resolve_answer,
 a task like every other webhook, so webhooks keep their order), the engine speaks
-Superfone's audio streaming protocol (PROVIDERS.md 1.8) to `stream.url` as the WebSocket
-client:
+Superfone's audio streaming protocol (docs/providers.md, "Superfone audio stream") to
+`stream.url` as the WebSocket client:
 
 - `start` first (`event`, `streamId`, `callId`, `mediaFormat`), again after every reconnection,
   with the same streamId;

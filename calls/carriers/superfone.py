@@ -1,4 +1,4 @@
-"""Superfone as an upstream carrier (seeds 000 and 001, PROVIDERS.md section 1).
+"""Superfone as an upstream carrier (docs/providers.md, "Superfone SFVoPI", "Superfone click-to-call").
 
 Account: base_url is the API root ending in /superfone, e.g.
 https://prod-api.superfone.co.in/superfone; credentials {"api_key"} (sent as X-API-Key).

@@ -1,4 +1,4 @@
-"""Vobiz (seed 002, PROVIDERS.md section 2): a Plivo-dialect carrier.
+"""Vobiz (docs/providers.md, "Vobiz"): a Plivo-dialect carrier.
 
 Account: base_url is the API root ending in /api/v1; credentials {"auth_id", "auth_token"}.
 Vobiz fetches call-control XML from our answer URL (Event=StartApp) and reports Ring and
@@ -53,7 +53,7 @@ def stream_content_type(stream):
 
 
 def stream_xml(stream):
-    """Our Stream JSON as Vobiz's <Stream> element (attribute rules from PROVIDERS.md 2.5)."""
+    """Our Stream JSON as Vobiz's <Stream> element (attribute rules: docs/providers.md, "Vobiz")."""
     response = Element("Response")
     if stream["bidirectional"]:
         # Vobiz hangs up a bidirectional stream unless the track is inbound.

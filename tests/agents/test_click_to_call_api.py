@@ -1,4 +1,5 @@
-"""GET /superfone/api/customer/click-2-call: every answer of seed 001 and our documented 4xx."""
+"""GET /superfone/api/customer/click-2-call: every answer Superfone documents and our 4xx
+(docs/providers.md, "Superfone click-to-call")."""
 
 import pytest
 

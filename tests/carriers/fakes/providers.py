@@ -1,4 +1,4 @@
-"""The four providers, each checking requests against its documentation (seeds 000-004)."""
+"""The four providers, each checking requests against its documentation (docs/providers.md)."""
 
 import base64
 import hashlib
@@ -29,7 +29,10 @@ def post_form(client, url, params, headers=None):
 
 
 class FakeVobiz(FakeProvider):
-    """Vobiz API v1 (seed 002): PascalCase paths with trailing slashes, X-Auth-ID/X-Auth-Token, JSON."""
+    """Vobiz API v1: PascalCase paths with trailing slashes, X-Auth-ID/X-Auth-Token, JSON.
+
+    See docs/providers.md, "Vobiz".
+    """
 
     auth_id = "MA_TESTACCOUNT01"
     auth_token = "vobiz-token-never-shown-7f3a"
@@ -105,7 +108,10 @@ class FakeVobiz(FakeProvider):
 
 
 class FakeCallApi(FakeProvider):
-    """CallAPI (seed 004): /call/2012-04-24/Accounts/{SID}/Calls.json, form-encoded, HTTP basic auth."""
+    """CallAPI: /call/2012-04-24/Accounts/{SID}/Calls.json, form-encoded, HTTP basic auth.
+
+    See docs/providers.md, "CallAPI and Restcomm".
+    """
 
     account_sid = "AC" + "0123456789abcdef" * 2
     auth_token = "callapi-token-never-shown-91b2"
@@ -168,7 +174,10 @@ class FakeCallApi(FakeProvider):
 
 
 class FakeDidForSale(FakeProvider):
-    """DIDforSale (seed 003): POST .../api/V2/CallTermination/ with an apikey header and POST variables."""
+    """DIDforSale: POST .../api/V2/CallTermination/ with an apikey header and POST variables.
+
+    See docs/providers.md, "DIDforSale".
+    """
 
     api_key = "dfs-key-never-shown-5c1d"
 
@@ -211,7 +220,10 @@ class FakeDidForSale(FakeProvider):
 
 
 class FakeSuperfone(FakeProvider):
-    """Superfone (seeds 000, 001): JSON under /superfone with X-API-Key."""
+    """Superfone: JSON under /superfone with X-API-Key.
+
+    See docs/providers.md, "Superfone SFVoPI", "Superfone click-to-call".
+    """
 
     api_key = "sf-key-never-shown-0e4c"
 
