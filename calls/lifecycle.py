@@ -13,7 +13,7 @@ The lifecycle calls nothing above it. What follows a move hangs off one seam, th
     calls.delivery   the customer's webhooks (outbox rows, then sending)
     calls.realtime   the push to browsers
     calls.timers     the timer of the new deadline
-    calls.placement  the carrier hang-up of a call we ended, the carrier's next step
+    calls.placement  the carrier hang-up of a call we ended
 """
 
 from dataclasses import dataclass
