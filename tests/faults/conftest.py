@@ -20,6 +20,8 @@ import pytest
 import requests
 from django.db import connection
 
+from tests.conftest import needs
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -167,8 +169,7 @@ class ThrowawayPostgres:
 
 @pytest.fixture
 def throwaway_postgres(workdir):
-    if not (_postgres_bin("initdb") and _postgres_bin("pg_ctl")):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    needs(bool(_postgres_bin("initdb") and _postgres_bin("pg_ctl")), "PostgreSQL server binaries (initdb, pg_ctl)")
     server = ThrowawayPostgres(workdir)
     server.start()
     yield server

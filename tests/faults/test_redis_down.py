@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import needs
 from tests.faults.conftest import free_port, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,10 +50,8 @@ class ThrowawayRedis:
 
 
 def test_the_console_rides_out_a_redis_outage(app, workdir):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"SKIPPED: no Chromium at {CHROMIUM} (apt-get install chromium)")
-    if not shutil.which("redis-server"):
-        pytest.skip("SKIPPED: redis-server is not installed")
+    needs(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    needs(bool(shutil.which("redis-server")), "redis-server")
     from playwright.sync_api import sync_playwright
 
     redis_server = ThrowawayRedis(workdir)
