@@ -103,6 +103,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 TASK_WORKER_INTERVAL = env.float("TASK_WORKER_INTERVAL", default=0.2)
 TASK_WORKER_THREADS = env.int("TASK_WORKER_THREADS", default=2)
 SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=5.0)
+# A call not placed within this many seconds (or placed and never reported on) fails.
+CALL_QUEUE_TIMEOUT = env.int("CALL_QUEUE_TIMEOUT", default=600)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:

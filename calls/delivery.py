@@ -22,9 +22,9 @@ import requests
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django_tasks import task
 
-from calls import lifecycle, streams, urlguard
+from calls import jobs, lifecycle, streams, urlguard
+from calls.jobs import job
 from calls.models import FINAL_STATUSES, Call, CallStatus, WebhookDelivery
 from calls.representations import iso
 
@@ -103,12 +103,12 @@ def hangup_payload(call):
     return payload
 
 
-@task()
+@job(priority=jobs.WEBHOOK)
 def deliver_webhook(delivery_id: int) -> None:
     deliver(delivery_id)
 
 
-@task()
+@job(priority=jobs.ANSWER)
 def resolve_answer_task(call_id: int) -> None:
     resolve_answer(call_id)
 
@@ -294,6 +294,12 @@ def resolve_answer(call_id):
     """
     call = Call.objects.select_related("app").get(pk=call_id)
     if call.status != CallStatus.ANSWERED:
+        # Ended before the customer was asked (a hang-up, a deadline): nothing to ask any more.
+        WebhookDelivery.objects.filter(
+            call=call, kind=WebhookDelivery.Kind.ANSWER, state=WebhookDelivery.State.PENDING, attempts=0
+        ).filter(Q(locked_until__isnull=True) | Q(locked_until__lt=timezone.now())).update(
+            state=WebhookDelivery.State.CANCELED, error="The call ended before its answer webhook was asked."
+        )
         return call.stream
     answer = WebhookDelivery.objects.filter(call=call, kind=WebhookDelivery.Kind.ANSWER).first()
     if answer is None:

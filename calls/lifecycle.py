@@ -43,6 +43,7 @@ _RANK = {
 DEFAULT_HANGUP_CAUSE = {
     CallStatus.COMPLETED: "16",
     CallStatus.CANCELED: "16",
+    CallStatus.ENDED: "16",
     CallStatus.BUSY: "17",
     CallStatus.NO_ANSWER: "19",
     CallStatus.FAILED: "41",
@@ -124,7 +125,13 @@ def _locked(call_id: int) -> Call:
 
 def _end(call: Call, *, source: str, reason: str) -> Outcome:
     answered = call.status in (CallStatus.ANSWERED, CallStatus.IN_PROGRESS)
-    if reason == "deadline":
+    if not call.carrier_reports_progress:
+        status, cause = CallStatus.ENDED, DEFAULT_HANGUP_CAUSE[CallStatus.ENDED]
+    elif reason == "deadline" and call.status == CallStatus.QUEUED:
+        # Never placed in time, or placed and never heard of again: either way it failed.
+        status, cause = CallStatus.FAILED, DEFAULT_HANGUP_CAUSE[CallStatus.FAILED]
+        reason = "deadline: the carrier never reported progress" if call.carrier_call_id else "deadline: not placed in time"
+    elif reason == "deadline":
         status = CallStatus.COMPLETED if answered else CallStatus.NO_ANSWER
         cause = CAUSE_TIME_LIMIT if answered else DEFAULT_HANGUP_CAUSE[CallStatus.NO_ANSWER]
     elif reason == "answer_failed":

@@ -165,6 +165,8 @@ class CallStatus(models.TextChoices):
     NO_ANSWER = "no_answer"
     BUSY = "busy"
     CANCELED = "canceled"
+    # Final, for calls whose carrier reports no progress: how far the call got is unknown.
+    ENDED = "ended"
 
 
 LIVE_STATUSES = (CallStatus.QUEUED, CallStatus.RINGING, CallStatus.ANSWERED, CallStatus.IN_PROGRESS)
@@ -174,6 +176,7 @@ FINAL_STATUSES = (
     CallStatus.NO_ANSWER,
     CallStatus.BUSY,
     CallStatus.CANCELED,
+    CallStatus.ENDED,
 )
 
 
@@ -222,6 +225,9 @@ class Call(models.Model):
     )
     carrier_call_id = models.CharField(max_length=128, blank=True, db_index=True)
     carrier_error = models.TextField(blank=True)
+    # False when the carrier tells us nothing after taking the call (Superfone click-to-call):
+    # the call then shows its progress as unknown and ends as ENDED.
+    carrier_reports_progress = models.BooleanField(default=True)
     carrier_attempts = models.PositiveIntegerField(default=0)
     # A worker placing the call holds it until then, so it is never dialled twice.
     placing_until = models.DateTimeField(null=True, blank=True)
@@ -287,6 +293,8 @@ class WebhookDelivery(models.Model):
         PENDING = "pending"
         DELIVERED = "delivered"
         FAILED = "failed", "Failed (dead letter)"
+        # An answer webhook not asked because the call ended first (hung up, timed out).
+        CANCELED = "canceled", "Not sent: the call ended first"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_deliveries")
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="deliveries")

@@ -23,11 +23,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django_tasks import task
 
-from calls import lifecycle
+from calls import jobs, lifecycle
 from calls.carriers import registry
 from calls.carriers.base import CarrierError
+from calls.jobs import job
 from calls.models import FINAL_STATUSES, LIVE_STATUSES, Call, CallStatus, CarrierAccount
 
 logger = logging.getLogger(__name__)
@@ -41,12 +41,12 @@ CONCURRENCY_POLL_SECONDS = 1.0
 ORDER_STEP_SECONDS = 0.01
 
 
-@task()
+@job(priority=jobs.PLACE)
 def place_call(call_id: int) -> None:
     place(call_id)
 
 
-@task()
+@job(priority=jobs.PLACE)
 def carrier_hangup(call_id: int) -> None:
     hang_up(call_id)
 
@@ -161,7 +161,12 @@ def place(call_id: int) -> None:
         else:
             lifecycle.transition(call_id, CallStatus.FAILED, source=call.carrier, note=f"carrier: {exc}"[:200])
         return
-    Call.objects.filter(pk=call_id, carrier_call_id="").update(carrier_call_id=carrier_call_id, placing_until=None)
+    taken: dict = {"carrier_call_id": carrier_call_id, "placing_until": None}
+    if not carrier.reports_progress(call):
+        # Nothing will tell us how it goes: it lives until the agent ends it or its time limit.
+        taken.update(carrier_reports_progress=False,
+                     deadline_at=timezone.now() + timedelta(seconds=call.call_time_limit))
+    Call.objects.filter(pk=call_id, carrier_call_id="").update(**taken)
     # Hung up while the carrier was dialling: drop it at the carrier too.
     if Call.objects.filter(pk=call_id, status__in=FINAL_STATUSES).exists():
         carrier_hangup.enqueue(call_id)

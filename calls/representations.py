@@ -48,6 +48,10 @@ class CallSerializer(serializers.Serializer):
     ended_at = IsoDateTimeField(allow_null=True)
     duration = serializers.IntegerField()
     hangup_cause = serializers.SerializerMethodField()
+    progress_known = serializers.BooleanField(
+        source="carrier_reports_progress",
+        help_text="False when the carrier reports nothing after taking the call (Superfone click-to-call)",
+    )
 
     def get_fields(self):
         # "from" is a Python keyword, so it cannot be declared as a class attribute.

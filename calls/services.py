@@ -6,13 +6,16 @@ only through calls/lifecycle.py.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from calls import lifecycle, placement
+from calls.carriers import registry
 from calls.delivery import redeliver
 from calls.models import (
     DEFAULT_CALL_TIME_LIMIT,
@@ -251,7 +254,9 @@ def call_create(
             "carrier": account.kind if account else CarrierKind.SANDBOX,
             "carrier_account": account,
         }
-    row = {"organization": organization, "app": app, "to_number": to_number,
+    # Every live call has a deadline; a queued one is failed if it is not placed in time.
+    deadline = timezone.now() + timedelta(seconds=settings.CALL_QUEUE_TIMEOUT)
+    row = {"organization": organization, "app": app, "to_number": to_number, "deadline_at": deadline,
            "call_time_limit": call_time_limit, "ring_timeout": ring_timeout, **fields}
     if agent is None:
         call = Call.objects.create(**row)
@@ -269,9 +274,18 @@ def call_create(
 
 
 def call_hangup(*, call: Call) -> Call:
-    """Hang up a live call: before answer it is CANCELED, after answer COMPLETED."""
+    """Hang up a live call: before answer it is CANCELED, after answer COMPLETED (ENDED when
+    its carrier reports no progress). A call its carrier cannot end from our side is refused
+    rather than shown as ended while it goes on."""
     if not call.is_live:
         raise ServiceError(f"Call {call.request_uuid} has already ended ({call.status})", status=409, code="call_ended")
+    if call.carrier_call_id and not registry.for_call(call).can_hang_up(call):
+        raise ServiceError(
+            f"The {call.get_carrier_display()} carrier offers no hang-up for this call; it ends when a party "
+            "hangs up or at its call_time_limit",
+            status=409,
+            code="hangup_unsupported",
+        )
     outcome = lifecycle.end(call.pk, source="api", reason="hangup")
     if not outcome.applied:
         raise ServiceError(

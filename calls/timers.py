@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
-from django_tasks import task
 
-from calls import lifecycle
+from calls import jobs, lifecycle
+from calls.jobs import job
 from calls.models import Call
 
 # Deadlines further off than this are left to the sweeper (at most SWEEP_INTERVAL late):
@@ -19,7 +19,7 @@ from calls.models import Call
 TIMER_HORIZON = timedelta(minutes=5)
 
 
-@task()
+@job(priority=jobs.TIMER)
 def expire_deadline(call_id: int) -> None:
     lifecycle.expire_if_due(call_id)
 

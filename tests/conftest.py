@@ -2,6 +2,7 @@
 receiver on loopback; and a runner for the background task queue."""
 
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,16 @@ from tenants.models import Organization
 from tenants.services import api_key_create
 
 STREAM_JSON = {"stream": {"url": "wss://media.example.com/ws", "codec": "PCMA", "sample_rate": 8000}}
+
+
+def needs(available: bool, what: str) -> None:
+    """Skip a test whose machine lacks `what` (a binary or a service), loudly; under CI
+    (CI=true) fail instead, so nothing skips silently there."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI needs {what}", pytrace=False)
+    pytest.skip(f"SKIPPED: {what} is missing")
 
 
 @pytest.fixture(autouse=True)

@@ -96,6 +96,14 @@ class Carrier:
     def hang_up(self, call):
         raise NotImplementedError
 
+    def can_hang_up(self, call: Call) -> bool:
+        """False when the carrier offers no way to end `call` from our side."""
+        return True
+
+    def reports_progress(self, call: Call) -> bool:
+        """False when the carrier says nothing about `call` once it has taken it."""
+        return True
+
     def authenticate(self, request):
         """True when a callback really comes from this carrier account."""
         raise NotImplementedError

@@ -82,6 +82,9 @@ class DidForSaleCarrier(Carrier):
     def hang_up(self, call):
         raise CarrierError("DIDforSale documents no hang-up API; the call ends when a party hangs up.")
 
+    def can_hang_up(self, call):
+        return False
+
     def authenticate(self, request):
         given = _lowered(callback_params(request)).get("apikey", "")
         return hmac.compare_digest(given.encode(), self.callback_secret().encode())

@@ -5,7 +5,7 @@ What happens to a call depends on the last digit of the number dialled:
     5  busy                  6  rings, never answers (NO_ANSWER at ring_timeout)
     7  unreachable (FAILED)  8  answers and stays on until call_time_limit
     any other digit: rings, answers after SANDBOX_RING_SECONDS, and the callee hangs up
-    SANDBOX_TALK_SECONDS later.
+    SANDBOX_TALK_SECONDS after the customer's answer webhook gave Stream JSON.
 
 Each step is a scheduled task that reports to the lifecycle exactly as a carrier's
 callback would, with source "sandbox".
@@ -29,13 +29,14 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
-from django_tasks import task
 
-from calls import lifecycle
+from calls import jobs, lifecycle
 from calls.carriers import sandbox_media
 from calls.carriers.base import Carrier
-from calls.models import FINAL_STATUSES, Call, CallStatus
+from calls.jobs import job
+from calls.models import FINAL_STATUSES, Call, CallStatus, CarrierKind
 
 BUSY, NEVER_ANSWERS, UNREACHABLE, STAYS_ON = "5", "6", "7", "8"
 
@@ -44,7 +45,7 @@ def _later(seconds):
     return timezone.now() + timedelta(seconds=seconds)
 
 
-@task()
+@job(priority=jobs.NETWORK)
 def sandbox_step(call_id: int, step: str) -> None:
     call = Call.objects.get(pk=call_id)
     if call.status in FINAL_STATUSES:
@@ -62,11 +63,8 @@ def sandbox_step(call_id: int, step: str) -> None:
             if digit != NEVER_ANSWERS:
                 sandbox_step.using(run_after=_later(settings.SANDBOX_RING_SECONDS)).enqueue(call_id, "answer")
     elif step == "answer":
+        # The call waits here until the customer's answer webhook is resolved (see answer_resolved).
         lifecycle.transition(call_id, CallStatus.ANSWERED, source="sandbox", payload=report)
-        if digit != STAYS_ON:
-            sandbox_step.using(run_after=_later(settings.SANDBOX_TALK_SECONDS)).enqueue(call_id, "callee_hangup")
-        # The answer webhook's Stream JSON says where to stream the callee's audio.
-        sandbox_media.stream_follow(call_id=call_id)
     elif step == "callee_hangup":
         lifecycle.transition(call_id, CallStatus.COMPLETED, source="sandbox", payload=report, hangup_cause="16")
     elif step == "agent_dial":
@@ -91,6 +89,28 @@ def sandbox_step(call_id: int, step: str) -> None:
     elif step == "customer_hangup":
         report = {**report, "leg": "customer"}
         lifecycle.transition(call_id, CallStatus.COMPLETED, source="sandbox", payload=report, hangup_cause="16")
+
+
+def answer_resolved(sender, *, call: Call, previous: str, **kwargs) -> None:
+    """Receiver of lifecycle.transitioned: once the customer's answer webhook gave Stream JSON,
+    the simulated callee starts talking, and hangs up later unless the number stays on.
+
+    Like a real network, nothing moves on before the answer webhook is resolved, however
+    far behind the worker is.
+    """
+    answered_sfvopi_call = (
+        call.carrier == CarrierKind.SANDBOX and call.kind == Call.Kind.API
+        and call.status == CallStatus.IN_PROGRESS and previous == CallStatus.ANSWERED
+    )
+    if not answered_sfvopi_call:
+        return
+    call_id = call.pk
+    if call.to_number[-1] != STAYS_ON:
+        transaction.on_commit(
+            lambda: sandbox_step.using(run_after=_later(settings.SANDBOX_TALK_SECONDS)).enqueue(call_id, "callee_hangup")
+        )
+    # The answer webhook's Stream JSON says where to stream the callee's audio.
+    transaction.on_commit(lambda: sandbox_media.stream_follow(call_id=call_id))
 
 
 class SandboxCarrier(Carrier):

@@ -101,6 +101,14 @@ class SuperfoneCarrier(Carrier):
             raise CarrierError("Superfone has no hang-up API for SFVoPI calls.")
         self._click_to_call(call, "END")
 
+    def can_hang_up(self, call):
+        # Click-to-call has END; an SFVoPI call has no hang-up at Superfone.
+        return call.agent_id is not None
+
+    def reports_progress(self, call):
+        # Superfone sends webhooks for SFVoPI calls only; click-to-call reports nothing.
+        return call.agent_id is None
+
     def authenticate(self, request):
         """Superfone documents no webhook signature: the unguessable token in our URL is the proof."""
         return True

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import needs
+
 pytestmark = pytest.mark.browser
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -72,8 +74,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"SKIPPED: no Chromium at {CHROMIUM} (apt-get install chromium); the browser tests need it")
+    needs(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium) for the browser tests")
     served = Server(tmp_path_factory.mktemp("browser"))
     served.manage("migrate", "--noinput")
     served.demo = json.loads(served.manage("demo", "--json"))

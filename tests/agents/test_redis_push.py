@@ -26,6 +26,7 @@ PUSHER = """
 import sys, django
 django.setup()
 from calls import realtime
+from tests.conftest import needs
 sent = realtime.agent_notification(int(sys.argv[1]), {"notificationID": 0, "token": sys.argv[2]})
 sys.exit(0 if sent else 1)
 """
@@ -34,9 +35,10 @@ sys.exit(0 if sent else 1)
 @pytest.fixture
 def redis_layer(settings):
     try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"SKIPPED: Redis at {REDIS_URL} is unreachable ({exc}); the cross-process push tests need it")
+        reachable = bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
+    except redis.RedisError:
+        reachable = False
+    needs(reachable, f"Redis at {REDIS_URL} (the cross-process push tests)")
     settings.CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
     }
