@@ -166,7 +166,8 @@ def webhook_server():
 
 
 def _run_one_due_task():
-    result = DBTaskResult.objects.ready().order_by("run_after", "enqueued_at").first()
+    # In the worker's own order: priority first, then due time.
+    result = DBTaskResult.objects.ready().first()
     if result is None:
         return False
     result.claim("tests")

@@ -2,7 +2,11 @@
 
 import pytest
 
-from calls import lifecycle
+from datetime import timedelta
+
+from calls import services
+from calls.models import Call
+from calls.representations import call_public
 from tests.carriers.conftest import (
     PUBLIC_BASE_URL,
     placed,
@@ -79,7 +83,11 @@ def test_it_forwards_click_to_call_start_and_end(tenant, superfone, superfone_ac
     run_tasks()
     call.refresh_from_db()
     assert call.carrier_call_id == "notification-12345"
-    lifecycle.end(call.pk, source="api")
+    # Superfone reports nothing about click-to-call calls: we say so instead of guessing.
+    assert call_public(call)["progress_known"] is False
+    assert call.deadline_at > call.created_at + timedelta(seconds=call.call_time_limit - 60)
+    ended = services.call_hangup(call=call)
+    assert (ended.status, ended.hangup_cause) == ("ended", "16")
     run_tasks()
     start, end = superfone.seen
     assert start.path == end.path == "/superfone/api/customer/click-2-call"
@@ -96,3 +104,16 @@ def test_it_refuses_webhooks_without_our_token(client, tenant, superfone, superf
     assert superfone.webhook(client, call.carrier_call_id, "ring", call_status="RINGING").status_code == 403
     call.refresh_from_db()
     assert call.status == "queued"
+
+
+def test_it_refuses_to_hang_up_an_sfvopi_call_it_cannot_end_upstream(tenant, superfone, superfone_account,
+                                                                    webhook_server, run_tasks):
+    call = queue_call(tenant, webhook_server)
+    placed(superfone, call, run_tasks)
+    response = tenant.api.delete(f"/superfone/sfvopi/calls/{call.request_uuid}")
+
+    assert response.status_code == 409
+    assert "offers no hang-up" in response.json()["message"]
+    # Not reported as ended while the real call goes on.
+    assert Call.objects.get(pk=call.pk).status == "queued"
+    assert call_public(Call.objects.get(pk=call.pk))["progress_known"] is True

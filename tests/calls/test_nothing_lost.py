@@ -1,0 +1,180 @@
+"""Nothing lost: priorities, retries of transient failures, tasks of dead workers, deadlines,
+and the answer webhook that nothing may skip."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import OperationalError
+from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from calls import delivery, jobs, lifecycle, placement, sweeper, timers
+from calls.carriers import sandbox
+from calls.models import Call, CallEvent, WebhookDelivery
+from tests.conftest import queued_call
+from tests.calls.test_sandbox_calls import place
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def tasks_named(name, status=TaskResultStatus.READY):
+    return DBTaskResult.objects.filter(task_path__endswith=f".{name}", status=status)
+
+
+def test_the_answer_webhook_goes_before_a_backlog_of_other_work(tenant, webhook_server, run_tasks):
+    ended = queued_call(tenant)
+    lifecycle.end(ended.pk, source="api")
+    for _ in range(300):  # a worker far behind: hundreds of due timers
+        timers.expire_deadline.enqueue(ended.pk)
+    call = place(tenant, webhook_server, "+918000000001")
+
+    # Placing, dialling, the answer and its webhook jump the queue: a handful of tasks
+    # moves the call to in_progress while the 300 timers still wait.
+    run_tasks(limit=8)
+    call.refresh_from_db()
+    assert call.status == "in_progress"
+    assert webhook_server.paths()[:2] == ["/ring", "/answer"] or webhook_server.paths()[:1] == ["/answer"]
+    assert tasks_named("expire_deadline").count() >= 290
+
+    run_tasks(wait=3, limit=1000)
+    call.refresh_from_db()
+    assert call.status == "completed"
+    assert sorted(webhook_server.paths()) == ["/answer", "/hangup", "/ring"]
+
+
+def test_the_sandbox_callee_waits_for_the_answer_webhook(tenant, webhook_server, run_tasks):
+    call = place(tenant, webhook_server, "+918000000001")
+    placement.place(call.pk)
+    sandbox.sandbox_step.call(call.pk, "dial")
+    sandbox.sandbox_step.call(call.pk, "answer")
+    call.refresh_from_db()
+    assert call.status == "answered"
+    # However long the worker takes to ask the customer, the callee does not hang up first.
+    assert not any(r.args_kwargs["args"][1:] == ["callee_hangup"] for r in tasks_named("sandbox_step"))
+
+    delivery.resolve_answer(call.pk)
+    assert [call.pk, "callee_hangup"] in [r.args_kwargs["args"] for r in tasks_named("sandbox_step")]
+    answer = WebhookDelivery.objects.get(call=call, kind="answer")
+    assert (answer.state, answer.attempts) == ("delivered", 1)
+
+
+def test_a_task_that_loses_its_database_connection_is_retried(tenant, webhook_server, run_tasks, monkeypatch):
+    call = place(tenant, webhook_server, "+918000000001")
+    real_place, failures = placement.place, []
+
+    def place_once_broken(call_id):
+        if not failures:
+            failures.append(call_id)
+            raise OperationalError("server closed the connection unexpectedly")
+        real_place(call_id)
+
+    monkeypatch.setattr(placement, "place", place_once_broken)
+    DBTaskResult.objects.all().delete()
+    placement.place_call.call(call.pk)
+
+    [retry] = tasks_named("place_call")
+    assert retry.args_kwargs == {"args": [call.pk], "kwargs": {"retry": 1}}
+    run_tasks(wait=3)
+    call.refresh_from_db()
+    assert call.status == "completed" and call.carrier_attempts == 1
+
+
+def test_a_task_left_running_by_a_dead_worker_runs_again_after_its_lease(tenant, webhook_server, run_tasks):
+    call = place(tenant, webhook_server, "+918000000001")
+    [task] = tasks_named("place_call")
+    task.claim("worker-that-died")
+    sweeper.sweep()
+    assert tasks_named("place_call", TaskResultStatus.RUNNING).count() == 1  # its lease is still running
+
+    DBTaskResult.objects.filter(pk=task.pk).update(started_at=timezone.now() - jobs.TASK_LEASE - timedelta(seconds=1))
+    sweeper.sweep()
+    assert tasks_named("place_call").count() == 1
+    run_tasks(wait=3)
+    call.refresh_from_db()
+    assert call.status == "completed" and call.carrier_attempts == 1
+
+
+def test_a_task_that_keeps_killing_its_workers_is_given_up(tenant):
+    call = queued_call(tenant)
+    placement.place_call.enqueue(call.pk)
+    task = tasks_named("place_call").get()
+    DBTaskResult.objects.filter(pk=task.pk).update(
+        status=TaskResultStatus.RUNNING, worker_ids=[f"w{i}" for i in range(jobs.MAX_RECOVERIES)],
+        started_at=timezone.now() - timedelta(hours=1),
+    )
+    assert jobs.stale_tasks_recover() == 0
+    assert DBTaskResult.objects.get(pk=task.pk).status == TaskResultStatus.FAILED
+
+
+def test_every_task_is_safe_to_run_twice(tenant, webhook_server, run_tasks):
+    call = place(tenant, webhook_server, "+918000000001")
+    DBTaskResult.objects.all().delete()
+    placement.place_call.call(call.pk)
+    placement.place_call.call(call.pk)
+    assert Call.objects.get(pk=call.pk).carrier_attempts == 1
+    assert tasks_named("sandbox_step").count() == 1  # dialled once
+
+    sandbox.sandbox_step.call(call.pk, "dial")
+    sandbox.sandbox_step.call(call.pk, "dial")
+    sandbox.sandbox_step.call(call.pk, "answer")
+    delivery.resolve_answer_task.call(call.pk)
+    delivery.resolve_answer_task.call(call.pk)
+    ring = WebhookDelivery.objects.get(call=call, kind="ring")
+    delivery.deliver_webhook.call(ring.pk)
+    delivery.deliver_webhook.call(ring.pk)
+    assert sorted(webhook_server.paths()) == ["/answer", "/ring"]
+
+    Call.objects.filter(pk=call.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
+    timers.expire_deadline.call(call.pk)
+    timers.expire_deadline.call(call.pk)
+    assert CallEvent.objects.filter(call=call, status="completed").count() == 1
+
+
+def test_a_queued_call_that_is_never_placed_fails_at_its_deadline(tenant, webhook_server, settings):
+    call = place(tenant, webhook_server, "+918000000001")
+    assert call.deadline_at is not None  # every live call has one, queued included
+    Call.objects.filter(pk=call.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
+    sweeper.sweep()
+    call.refresh_from_db()
+    assert (call.status, call.hangup_cause) == ("failed", "41")
+    assert call.events.last().note == "deadline: not placed in time"
+
+
+def test_a_call_the_carrier_took_and_never_reported_on_fails_and_is_hung_up(tenant, webhook_server):
+    call = place(tenant, webhook_server, "+918000000001")
+    placement.place(call.pk)
+    Call.objects.filter(pk=call.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
+    DBTaskResult.objects.all().delete()
+    sweeper.sweep()
+    call.refresh_from_db()
+    assert call.status == "failed"
+    assert call.events.last().note == "deadline: the carrier never reported progress"
+    assert tasks_named("carrier_hangup").count() == 1
+
+
+def test_the_sweeper_never_queues_work_that_is_already_queued(tenant, webhook_server):
+    call = place(tenant, webhook_server, "+918000000001")
+    Call.objects.filter(pk=call.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    for _ in range(3):
+        sweeper.sweep()
+    assert tasks_named("place_call").count() == 1
+
+    DBTaskResult.objects.all().delete()
+    sweeper.sweep()
+    sweeper.sweep()
+    assert tasks_named("place_call").count() == 1
+
+
+def test_an_answer_webhook_the_call_outlived_is_canceled_not_retried_forever(tenant, webhook_server):
+    call = place(tenant, webhook_server, "+918000000001")
+    lifecycle.transition(call.pk, "answered", source="carrier")
+    lifecycle.end(call.pk, source="api")  # hung up before the worker asked the customer
+    delivery.resolve_answer(call.pk)
+
+    answer = WebhookDelivery.objects.get(call=call, kind="answer")
+    assert (answer.state, answer.attempts) == ("canceled", 0)
+    DBTaskResult.objects.all().delete()
+    sweeper.sweep()
+    assert not tasks_named("resolve_answer_task").exists()
+    assert "/answer" not in webhook_server.paths()
