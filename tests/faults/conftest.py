@@ -11,9 +11,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 import pytest
@@ -177,3 +180,106 @@ def throwaway_postgres(workdir):
         server.stop()
     except subprocess.CalledProcessError:
         pass
+
+
+# --- The production shape under faults (tests/faults/test_nothing_lost.py) ---
+
+FAULT_REPORTS = []
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "production_shape: runs web and worker as separate processes on PostgreSQL and Redis under faults"
+    )
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The figures of each production-shape run, printed whether it passed or not, so they can be quoted."""
+    for title, lines in FAULT_REPORTS:
+        terminalreporter.write_sep("-", title)
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def required(reason):
+    """Skip for a missing service locally; under CI (CI=true) a missing service fails the run."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI needs it: {reason}")
+    pytest.skip(f"SKIPPED: {reason}")
+
+
+def terminate_backends(database_url):
+    """Terminate every PostgreSQL backend connected to the app's database, from a superuser connection."""
+    server, name = database_url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        ).fetchall()
+    return sum(1 for (done,) in rows if done)
+
+
+class Receiver:
+    """A customer's webhook server that can answer 500s and go down (refusing connections)
+    and come back on the same port. Records every request it answers."""
+
+    def __init__(self, replies):
+        self.replies = replies  # path -> JSON body for a 200
+        self.received = []
+        self.lock = threading.Lock()
+        self.fail_every = 0  # answer every n-th request with a 500
+        self.count = 0
+        self.port = free_port()
+        self.server = None
+        self.start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self):
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self):
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                with receiver.lock:
+                    receiver.count += 1
+                    status = 500 if receiver.fail_every and receiver.count % receiver.fail_every == 0 else 200
+                    try:
+                        body = json.loads(raw) if raw else dict(parse_qsl(parts.query))
+                    except ValueError:
+                        body = {}
+                    receiver.received.append({
+                        "path": parts.path, "headers": dict(self.headers), "raw": raw, "body": body, "status": status,
+                    })
+                payload = json.dumps(receiver.replies.get(parts.path, {"ok": True}) if status == 200 else
+                                     {"error": "flaky"}).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = _handle
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def down(self):
+        """Stop listening: connections are refused until `start`."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.server = None
+
+    def close(self):
+        if self.server is not None:
+            self.down()
