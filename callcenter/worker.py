@@ -14,7 +14,7 @@ from django.utils.crypto import get_random_string
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks_db.management.commands.db_worker import Worker
 
-from calls import sweeper
+from calls import jobs, sweeper
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +48,26 @@ def _work_forever(worker):
             time.sleep(1)
 
 
+def _beat_forever(stop, worker_ids):
+    # Other processes' sweepers run this process's tasks again if the beat stops.
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            jobs.workers_beat(worker_ids)
+        except Exception:
+            logger.warning("worker heartbeat failed", exc_info=True)
+        finally:
+            close_old_connections()
+        stop.wait(jobs.HEARTBEAT_SECONDS)
+
+
 def start(*, threads=None):
-    """Start worker and sweeper threads (daemons) and return an Event that stops the sweeper."""
+    """Start worker, heartbeat and sweeper threads (daemons) and return an Event that stops
+    the sweeper and the heartbeat."""
     stop = threading.Event()
+    worker_ids = []
     for index in range(threads or settings.TASK_WORKER_THREADS):
+        worker_ids.append(get_random_string(32))
         worker = _QuietWorker(
             queue_names=["*"],
             interval=settings.TASK_WORKER_INTERVAL,
@@ -59,9 +75,11 @@ def start(*, threads=None):
             backend_name=DEFAULT_TASK_BACKEND_ALIAS,
             startup_delay=False,
             max_tasks=None,
-            worker_id=get_random_string(32),
+            worker_id=worker_ids[-1],
             excluded_queue_names=[],
         )
         threading.Thread(target=_work_forever, args=(worker,), name=f"task-worker-{index}", daemon=True).start()
+    jobs.workers_beat(worker_ids)
+    threading.Thread(target=_beat_forever, args=(stop, worker_ids), name="heartbeat", daemon=True).start()
     threading.Thread(target=_sweep_forever, args=(stop,), name="sweeper", daemon=True).start()
     return stop

@@ -12,8 +12,9 @@ never wait behind other work:
     TIMER      deadlines (the sweeper ends anything a late timer missed)
 
 A task that fails on a transient database error (connection lost, deadlock, serialization
-failure) is queued again with backoff. A task left RUNNING by a worker that died is made
-ready again once its lease has run out (`stale_tasks_recover`, called by the sweeper).
+failure) is queued again with backoff. Worker threads beat a heartbeat; a task left RUNNING
+by a worker that went silent is made ready again (`stale_tasks_recover`, called by the
+sweeper), within seconds of the worker's death.
 Every task is safe to run twice: each claims its row (call, delivery) before acting.
 """
 
@@ -30,6 +31,8 @@ from django_tasks import task
 from django_tasks.base import Task, TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from calls.models import WorkerHeartbeat
+
 logger = logging.getLogger(__name__)
 
 ANSWER = 50
@@ -42,9 +45,13 @@ TIMER = 10
 TRANSIENT = (OperationalError, InterfaceError)
 MAX_RETRIES = 8
 MAX_BACKOFF_SECONDS = 30
-# No task of ours runs longer than this (the longest: an answer webhook and its fallback,
-# 2 x 10 s, or a carrier request, 13 s); a RUNNING task older than it lost its worker.
-TASK_LEASE = timedelta(seconds=60)
+# Workers say they are alive this often; one silent for WORKER_SILENCE has died, and the
+# tasks it was running are run again at once.
+HEARTBEAT_SECONDS = 2.0
+WORKER_SILENCE = timedelta(seconds=10)
+# No task of ours runs anywhere near this long (the longest: an answer webhook and its
+# fallback, 2 x 10 s); one RUNNING longer is hung, whatever its worker says.
+TASK_LEASE = timedelta(minutes=5)
 # A task that lost its worker this many times is given up on (the sweeper still catches
 # the call or delivery it was about).
 MAX_RECOVERIES = 5
@@ -90,11 +97,26 @@ def queued_ids(the_task: Task, ids: list[int]) -> set[int]:
     return {args_kwargs["args"][0] for args_kwargs in waiting.values_list("args_kwargs", flat=True)}
 
 
+def workers_beat(worker_ids: list[str]) -> None:
+    """Record that these worker threads (of the calling process) are alive."""
+    now = timezone.now()
+    for worker_id in worker_ids:
+        WorkerHeartbeat.objects.update_or_create(worker_id=worker_id, defaults={"seen_at": now})
+
+
 def stale_tasks_recover() -> int:
-    """Make tasks whose worker died (RUNNING past the lease) ready again. Returns how many."""
-    stale = DBTaskResult.objects.filter(
-        status=TaskResultStatus.RUNNING, started_at__lt=timezone.now() - TASK_LEASE
-    ).values_list("pk", "worker_ids")[:500]
+    """Make tasks whose worker died (silent past WORKER_SILENCE) or that hung (RUNNING past
+    TASK_LEASE) ready again. Returns how many."""
+    now = timezone.now()
+    alive = set(WorkerHeartbeat.objects.filter(seen_at__gte=now - WORKER_SILENCE).values_list("worker_id", flat=True))
+    running = DBTaskResult.objects.filter(
+        status=TaskResultStatus.RUNNING, started_at__lt=now - WORKER_SILENCE
+    ).values_list("pk", "worker_ids", "started_at")[:500]
+    hung_since = now - TASK_LEASE
+    stale = [
+        (pk, worker_ids) for pk, worker_ids, started_at in running
+        if (worker_ids[-1] if worker_ids else None) not in alive or (started_at and started_at < hung_since)
+    ]
     recovered = 0
     for pk, worker_ids in stale:
         if len(worker_ids) >= MAX_RECOVERIES:
@@ -111,4 +133,5 @@ def stale_tasks_recover() -> int:
             logger.warning("could not recover task %s", pk, exc_info=True)
     if recovered:
         logger.warning("recovered %s task(s) whose worker died", recovered)
+    WorkerHeartbeat.objects.filter(seen_at__lt=now - timedelta(hours=1)).delete()
     return recovered

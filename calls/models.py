@@ -350,3 +350,14 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.scope} {self.key}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A task worker thread that is alive says so every few seconds (calls/jobs.py): a task
+    claimed by a worker that went silent is run again at once instead of after its lease."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.worker_id} seen {self.seen_at}"

@@ -11,7 +11,7 @@ from django_tasks_db.models import DBTaskResult
 
 from calls import delivery, jobs, lifecycle, placement, sweeper, timers
 from calls.carriers import sandbox
-from calls.models import Call, CallEvent, WebhookDelivery
+from calls.models import Call, CallEvent, WebhookDelivery, WorkerHeartbeat
 from tests.conftest import queued_call
 from tests.calls.test_sandbox_calls import place
 
@@ -80,19 +80,33 @@ def test_a_task_that_loses_its_database_connection_is_retried(tenant, webhook_se
     assert call.status == "completed" and call.carrier_attempts == 1
 
 
-def test_a_task_left_running_by_a_dead_worker_runs_again_after_its_lease(tenant, webhook_server, run_tasks):
+def test_a_task_whose_worker_went_silent_runs_again(tenant, webhook_server, run_tasks):
     call = place(tenant, webhook_server, "+918000000001")
     [task] = tasks_named("place_call")
     task.claim("worker-that-died")
+    jobs.workers_beat(["worker-that-died"])
+    silent = timezone.now() - jobs.WORKER_SILENCE - timedelta(seconds=1)
+    DBTaskResult.objects.filter(pk=task.pk).update(started_at=silent)
     sweeper.sweep()
-    assert tasks_named("place_call", TaskResultStatus.RUNNING).count() == 1  # its lease is still running
+    assert tasks_named("place_call", TaskResultStatus.RUNNING).count() == 1  # its worker still beats
 
-    DBTaskResult.objects.filter(pk=task.pk).update(started_at=timezone.now() - jobs.TASK_LEASE - timedelta(seconds=1))
+    WorkerHeartbeat.objects.filter(worker_id="worker-that-died").update(seen_at=silent)
     sweeper.sweep()
     assert tasks_named("place_call").count() == 1
     run_tasks(wait=3)
     call.refresh_from_db()
     assert call.status == "completed" and call.carrier_attempts == 1
+
+
+def test_a_task_that_hangs_is_run_again_even_while_its_worker_beats(tenant):
+    call = queued_call(tenant)
+    placement.place_call.enqueue(call.pk)
+    task = tasks_named("place_call").get()
+    task.claim("a-live-worker")
+    jobs.workers_beat(["a-live-worker"])
+    DBTaskResult.objects.filter(pk=task.pk).update(started_at=timezone.now() - jobs.TASK_LEASE - timedelta(seconds=1))
+    assert jobs.stale_tasks_recover() == 1
+    assert DBTaskResult.objects.get(pk=task.pk).status == TaskResultStatus.READY
 
 
 def test_a_task_that_keeps_killing_its_workers_is_given_up(tenant):
