@@ -32,14 +32,19 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
         if not groups:
             await self.close(code=NOT_ALLOWED)
             return
-        await realtime.join(self.channel_name, groups)
+        # Remembered before joining, so a socket that closes half-way still leaves them all.
         self.groups_joined = groups
+        await realtime.join(self.channel_name, groups)
         await self.accept()
         await self.opened()
 
     async def disconnect(self, code):
-        if self.groups_joined:
+        if not self.groups_joined:
+            return
+        try:
             await realtime.leave(self.channel_name, self.groups_joined)
+        finally:
+            # Whatever became of the leave, a closed socket no longer counts as someone listening.
             await self.closed()
 
     async def opened(self):

@@ -1,7 +1,12 @@
 """Agents and supervisors on top of the shared tenant fixtures."""
 
+import os
+
 import pytest
+import redis
 from django.test import Client
+
+from callcenter.channel_layers import redis_channel_layers
 
 from agents import services as agent_services
 
@@ -27,6 +32,33 @@ def other_agent(other_tenant):
 @pytest.fixture
 def supervisor(tenant):
     return agent_services.supervisor_create(organization=tenant.organization, username="sam", password=PASSWORD)
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+@pytest.fixture
+def redis_layer(settings):
+    """The Redis channel layer as production configures it, at TEST_REDIS_URL.
+
+    Skips loudly without Redis (bin/test fails the run under CI=true when Redis is missing).
+    The layer's keys are cleared before and after, so groups left by an earlier test never count.
+    """
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_timeout=1)
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"SKIPPED: Redis at {REDIS_URL} is unreachable ({exc}); the Redis push tests need it")
+    settings.CHANNEL_LAYERS = redis_channel_layers(REDIS_URL)
+    clear_layer_keys(client)
+    yield client
+    clear_layer_keys(client)
+    client.close()
+
+
+def clear_layer_keys(client):
+    for key in client.scan_iter(match="asgi*", count=1000):
+        client.delete(key)
 
 
 def login(user):
