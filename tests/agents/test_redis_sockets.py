@@ -1,15 +1,19 @@
 """Sockets on the Redis channel layer last: idle ones stay up, and many closing at once leave nothing behind."""
 
 import asyncio
+import shutil
 
 import pytest
+import redis
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from agents.models import ConsoleConnection
 from callcenter.asgi import application
+from callcenter.channel_layers import redis_channel_layers
 from calls import realtime
 from tests.agents.conftest import AGENT_NUMBER, login
+from tests.faults.test_redis_down import ThrowawayRedis
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -76,3 +80,25 @@ async def test_hundreds_of_sockets_closing_at_once_leave_no_channel_or_presence_
         CLICK_TO_CALL, {"customer_number": "+918000000108", "user_number": AGENT_NUMBER}
     )
     assert response.json()["data"]["sentSuccess"] is False
+
+
+async def test_a_console_whose_redis_goes_away_stops_counting_as_listening(settings, tmp_path, agent):
+    if not shutil.which("redis-server"):
+        pytest.skip("SKIPPED: redis-server is not installed")
+    redis_server = ThrowawayRedis(str(tmp_path))
+    redis_server.start()
+    try:
+        settings.CHANNEL_LAYERS = redis_channel_layers(f"redis://127.0.0.1:{redis_server.port}/0")
+        consoles = await sockets("/ws/console/", agent.user, 3)
+        assert await database_sync_to_async(ConsoleConnection.objects.count)() == 3
+
+        # The consumers' reads fail and so do their leaves; their presence must go all the same.
+        redis_server.kill()
+        for console in consoles:
+            with pytest.raises(redis.RedisError):
+                await console.wait(timeout=30)
+
+        assert await database_sync_to_async(ConsoleConnection.objects.count)() == 0
+    finally:
+        if redis_server.process.poll() is None:
+            redis_server.kill()
