@@ -32,14 +32,31 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
         if not groups:
             await self.close(code=NOT_ALLOWED)
             return
-        await realtime.join(self.channel_name, groups)
+        # Remembered before joining, so a socket that closes half-way still leaves them all.
         self.groups_joined = groups
+        await realtime.join(self.channel_name, groups)
         await self.accept()
         await self.opened()
 
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # A consumer that ends without a disconnect (the channel layer failed under it,
+            # or the server cancelled it) still leaves its groups and its presence.
+            await self.forget()
+
     async def disconnect(self, code):
-        if self.groups_joined:
-            await realtime.leave(self.channel_name, self.groups_joined)
+        await self.forget()
+
+    async def forget(self):
+        groups, self.groups_joined = self.groups_joined, ()
+        if not groups:
+            return
+        try:
+            await realtime.leave(self.channel_name, groups)
+        finally:
+            # Whatever became of the leave, a closed socket no longer counts as someone listening.
             await self.closed()
 
     async def opened(self):

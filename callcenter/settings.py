@@ -108,17 +108,15 @@ CALL_QUEUE_TIMEOUT = env.int("CALL_QUEUE_TIMEOUT", default=600)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            # "pubsub": one publish per group send, fanned out inside each process (at most
-            # once, no per-channel queues), which keeps pushes to many sockets fast.
-            "BACKEND": {
-                "core": "channels_redis.core.RedisChannelLayer",
-                "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            }[env.str("REDIS_CHANNEL_LAYER", default="core")],
-            "CONFIG": {"hosts": [REDIS_URL]},
-        }
-    }
+    # Connection options chosen so idle sockets last and hundreds can close at once:
+    # why each is set is in callcenter/channel_layers.py.
+    from callcenter.channel_layers import redis_channel_layers
+
+    CHANNEL_LAYERS = redis_channel_layers(
+        REDIS_URL,
+        kind=env.str("REDIS_CHANNEL_LAYER", default="core"),
+        max_connections=env.int("REDIS_MAX_CONNECTIONS", default=200),
+    )
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -105,7 +105,29 @@ async def join(channel_name, groups):
         await layer.group_add(group, channel_name)
 
 
+# A leave that fails is tried again after these pauses (seconds) before it is given up.
+LEAVE_RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0)
+
+
 async def leave(channel_name, groups):
+    """Take a closed socket out of `groups`. True when it left every one of them.
+
+    Never raises: a socket that is gone must still lose its presence row (the consumer
+    clears it after this). A failed leave (Redis busy or briefly away) is retried; if it
+    still fails the channel stays in the group until the group expires, and pushes to it
+    expire unread.
+    """
     layer = get_channel_layer()
+    left_all = True
     for group in groups:
-        await layer.group_discard(group, channel_name)
+        for delay in (*LEAVE_RETRY_DELAYS, None):
+            try:
+                await layer.group_discard(group, channel_name)
+                break
+            except Exception:
+                if delay is None:
+                    logger.warning("%s could not leave %s", channel_name, group, exc_info=True)
+                    left_all = False
+                else:
+                    await asyncio.sleep(delay)
+    return left_all

@@ -9,17 +9,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import redis
 from channels.db import database_sync_to_async
 from django.db import connection
 
 from agents import services
+from tests.agents.conftest import REDIS_URL
 from tests.agents.test_consumers import socket, updates_until_final
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 # A process of its own that only knows the agent's id: what a worker does after a change.
 PUSHER = """
@@ -30,18 +29,6 @@ from tests.conftest import needs
 sent = realtime.agent_notification(int(sys.argv[1]), {"notificationID": 0, "token": sys.argv[2]})
 sys.exit(0 if sent else 1)
 """
-
-
-@pytest.fixture
-def redis_layer(settings):
-    try:
-        reachable = bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
-    except redis.RedisError:
-        reachable = False
-    needs(reachable, f"Redis at {REDIS_URL} (the cross-process push tests)")
-    settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
 
 
 def child_env(**extra):

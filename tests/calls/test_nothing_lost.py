@@ -12,8 +12,8 @@ from django_tasks_db.models import DBTaskResult
 from calls import delivery, jobs, lifecycle, placement, sweeper, timers
 from calls.carriers import sandbox
 from calls.models import Call, CallEvent, WebhookDelivery, WorkerHeartbeat
-from tests.conftest import queued_call
 from tests.calls.test_sandbox_calls import place
+from tests.conftest import queued_call
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,8 +1,8 @@
 """Superfone upstream against its local fake: /sfvopi/calls, its webhooks relayed, click-2-call."""
 
-import pytest
-
 from datetime import timedelta
+
+import pytest
 
 from calls import services
 from calls.models import Call

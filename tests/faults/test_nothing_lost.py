@@ -24,7 +24,7 @@ from django.db import connection
 
 from calls.delivery import sign
 from tests.conftest import STREAM_JSON
-from tests.faults.conftest import FAULT_REPORTS, App, Receiver, required, terminate_backends, wait_until
+from tests.faults.conftest import FAULT_REPORTS, Receiver, required, terminate_backends, wait_until
 
 pytestmark = [
     pytest.mark.production_shape,
