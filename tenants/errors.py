@@ -12,6 +12,7 @@ import logging
 import math
 
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -41,6 +42,16 @@ def _retry_after_header(exc: exceptions.Throttled) -> dict[str, str]:
 
 AUTH_HEADERS = {"WWW-Authenticate": "X-API-Key"}
 TOO_MANY = "Too many requests, retry later"
+# The database is away or every pooled connection is taken: nothing was done, try again.
+UNAVAILABLE = "Service busy, retry shortly"
+UNAVAILABLE_HEADERS = {"Retry-After": "1"}
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True for a database that is down, restarting or out of pooled connections."""
+    return isinstance(exc, (OperationalError, InterfaceError)) or (
+        isinstance(exc, DatabaseError) and "couldn't get a connection" in str(exc)
+    )
 
 
 # SFVoPI (Superfone's messages: docs/providers.md, "Superfone SFVoPI")
@@ -67,6 +78,9 @@ def sfvopi_exception_handler(exc, context):
         return Response({"message": SFVOPI_INVALID_KEY}, status=401, headers=AUTH_HEADERS)
     if isinstance(exc, exceptions.APIException):
         return Response({"message": str(exc.detail)}, status=exc.status_code)
+    if database_unavailable(exc):
+        logger.warning("database unavailable in %s: %s", type(view).__name__, exc)
+        return Response({"message": UNAVAILABLE}, status=503, headers=UNAVAILABLE_HEADERS)
     logger.exception("unexpected error in %s", type(view).__name__)
     failure = getattr(view, "failure_message", "Internal server error")
     return Response({"message": f"{failure}: {type(exc).__name__}"}, status=500)
@@ -97,6 +111,9 @@ def click_to_call_exception_handler(exc, context):
         return Response({"message": TOO_MANY}, status=429, headers=_retry_after_header(exc))
     if isinstance(exc, exceptions.APIException):
         return Response({"message": str(exc.detail)}, status=exc.status_code)
+    if database_unavailable(exc):
+        logger.warning("database unavailable in click-to-call: %s", exc)
+        return Response({"message": UNAVAILABLE}, status=503, headers=UNAVAILABLE_HEADERS)
     logger.exception("click-to-call failed")
     return Response({"message": "Internal server error"}, status=500)
 
@@ -137,6 +154,9 @@ def v1_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    if database_unavailable(exc):
+        logger.warning("database unavailable: %s", exc)
+        return Response(error_body("service_unavailable", UNAVAILABLE), status=503, headers=UNAVAILABLE_HEADERS)
     if not isinstance(exc, exceptions.APIException):
         view = context.get("view")
         logger.exception("unexpected error in %s", type(view).__name__)
