@@ -36,9 +36,10 @@ from calls.models import WorkerHeartbeat
 logger = logging.getLogger(__name__)
 
 ANSWER = 50
+# Ring and hangup webhooks share the answer's priority, so they keep their order with it.
+WEBHOOK = 50
 PLACE = 40
 NETWORK = 30
-WEBHOOK = 20
 TIMER = 10
 
 # Transient failures worth trying again: the database went away, or a lock conflict.

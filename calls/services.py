@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from calls import lifecycle, placement
+from calls import lifecycle, placement, realtime
 from calls.carriers import registry
 from calls.delivery import redeliver
 from calls.models import (
@@ -270,6 +270,8 @@ def call_create(
             raise
     # Runs at once, or when an enclosing transaction (an idempotency key's) commits.
     placement.placement_enqueue(call)
+    # Wallboards see a call as soon as it exists, not at its first status change.
+    transaction.on_commit(lambda: realtime.call_changed(call))
     return call
 
 

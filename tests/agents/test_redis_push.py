@@ -73,7 +73,8 @@ async def test_it_streams_a_call_run_by_a_separate_worker_process(redis_layer, a
         )
 
         updates = await updates_until_final(console)
-        assert updates == [(call.request_uuid, s) for s in ("ringing", "answered", "in_progress", "completed")]
+        statuses = ("queued", "ringing", "answered", "in_progress", "completed")
+        assert updates == [(call.request_uuid, s) for s in statuses]
         await console.disconnect()
     finally:
         worker.send_signal(signal.SIGTERM)
