@@ -42,7 +42,7 @@ status=0
 (cd "$workdir" && "$PYTHON" -m schemathesis.cli run "$base/api/schema/" \
     --wait-for-schema 30 \
     --header "X-API-Key: $api_key" \
-    --checks not_a_server_error,response_schema_conformance \
+    --checks "${SCHEMATHESIS_CHECKS:-all}" \
     --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" \
     --phases examples,coverage,fuzzing \
     --seed "${SCHEMATHESIS_SEED:-1}" \
