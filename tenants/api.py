@@ -45,6 +45,18 @@ class Pages(CursorPagination):
     def __init__(self, ordering):
         self.ordering = ordering
 
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if not 1 <= size <= self.max_page_size:
+            raise exceptions.ValidationError({"page_size": [f"page_size must be a whole number from 1 to {self.max_page_size}."]})
+        return size
+
     def decode_cursor(self, request):
         try:
             return super().decode_cursor(request)
@@ -70,9 +82,12 @@ def cursor_of(link):
     return parse_qs(urlsplit(link).query).get("cursor", [None])[0]
 
 
+# What calls.idempotency accepts as an Idempotency-Key (printable ASCII; HTTP trims the ends).
+IDEMPOTENCY_KEY = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"}
+
 PAGE_PARAMETERS = [
     OpenApiParameter("cursor", str, description="Opaque position: a previous page's `next_cursor` (or the cursor of its links)"),
-    OpenApiParameter("page_size", int, description="1-100, default 50"),
+    OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": 100}, description="1-100, default 50"),
 ]
 
 

@@ -23,7 +23,7 @@ from calls.api.serializers import (
 from calls.api.throttling import CallCreateThrottle
 from calls.phone import InvalidPhoneNumber, to_e164
 from calls.representations import CallSerializer, call_public, iso
-from tenants.api import sfvopi_responses
+from tenants.api import IDEMPOTENCY_KEY, sfvopi_responses
 from tenants.auth import ApiKeyAuthentication
 from tenants.errors import ServiceError, sfvopi_exception_handler
 
@@ -289,7 +289,7 @@ class CallListView(SfvopiView):
         request=CallCreateSerializer,
         parameters=[
             OpenApiParameter(
-                "Idempotency-Key", str, OpenApiParameter.HEADER, description="Ours: replay-safe retries for 24 h"
+                "Idempotency-Key", IDEMPOTENCY_KEY, OpenApiParameter.HEADER, description="Ours: replay-safe retries for 24 h"
             )
         ],
         responses=sfvopi_responses({200: _envelope_of(CallQueuedSerializer)}, 415, 422, 429),

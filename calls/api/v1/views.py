@@ -12,7 +12,7 @@ from calls import idempotency, selectors, services
 from calls.api.serializers import AppWriteSerializer, CallCreateSerializer
 from calls.api.throttling import CallCreateThrottle
 from calls.api.v1 import serializers as v1
-from tenants.api import PAGE_PARAMETERS, V1View, id_parameter, page_of, responses
+from tenants.api import IDEMPOTENCY_KEY, PAGE_PARAMETERS, V1View, id_parameter, page_of, responses
 from tenants.errors import error_body
 
 # Calls
@@ -49,7 +49,7 @@ class CallListView(V1View):
         request=CallCreateSerializer,
         parameters=[
             OpenApiParameter(
-                "Idempotency-Key", str, OpenApiParameter.HEADER,
+                "Idempotency-Key", IDEMPOTENCY_KEY, OpenApiParameter.HEADER,
                 description="The same key and body within 24 h replays the first answer and places no second call",
             )
         ],
