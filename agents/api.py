@@ -14,6 +14,7 @@ from agents import selectors, services
 from agents.models import ClickToCallNotification
 from calls.api.throttling import CallCreateThrottle
 from calls.phone import InvalidPhoneNumber, to_e164
+from tenants.api import click_to_call_responses
 from tenants.auth import ApiKeyAuthentication
 from tenants.errors import InvalidRequest, ServiceError, click_to_call_exception_handler
 
@@ -55,15 +56,25 @@ class ClickToCallView(APIView):
             OpenApiParameter("user_number", str, required=True, description="The agent's number, E.164"),
             OpenApiParameter("call_action", str, enum=["START", "END"], description="Default START"),
         ],
-        responses=inline_serializer(
-            name="ClickToCallEnvelope",
-            fields={
-                "data": inline_serializer(
-                    name="ClickToCallResult",
-                    fields={"notificationID": serializers.IntegerField(), "sentSuccess": serializers.BooleanField()},
-                ),
-                "message": serializers.CharField(default="success"),
-            },
+        operation_id="click_to_call",
+        responses=click_to_call_responses(
+            {
+                200: inline_serializer(
+                    name="ClickToCallEnvelope",
+                    fields={
+                        "data": inline_serializer(
+                            name="ClickToCallResult",
+                            fields={
+                                "notificationID": serializers.IntegerField(),
+                                "sentSuccess": serializers.BooleanField(
+                                    help_text="One of the agent's consoles was seen in the last 75 seconds"
+                                ),
+                            },
+                        ),
+                        "message": serializers.CharField(default="success"),
+                    },
+                )
+            }
         ),
     )
     def get(self, request):

@@ -25,7 +25,7 @@ class AgentListView(V1View):
         tags=["Agents"],
         summary="Create an agent and its console login",
         request=serializers.AgentCreateSerializer,
-        responses=responses({201: serializers.AgentSerializer}, 409),
+        responses=responses({201: serializers.AgentSerializer}, 409, 415),
     )
     def post(self, request):
         data = self.validated(serializers.AgentCreateSerializer)
@@ -49,7 +49,7 @@ class AgentDetailView(V1View):
         parameters=[AGENT_ID],
         summary="Change an agent's number or flags",
         request=serializers.AgentUpdateSerializer,
-        responses=responses({200: serializers.AgentSerializer}, 404, 409),
+        responses=responses({200: serializers.AgentSerializer}, 404, 409, 415),
     )
     def patch(self, request, agent_id):
         agent = selectors.agent_get(organization=self.organization, agent_id=agent_id)

@@ -5,13 +5,13 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from agents.selectors import AGENT_STATES, agent_state
-from calls.api.serializers import PhoneNumberField
+from calls.api.serializers import PhoneNumberField, StrictBooleanField, StrictCharField
 from calls.api.v1 import serializers as v1
 
 
 class AgentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    username = serializers.CharField(source="user.username")
+    username = StrictCharField(source="user.username")
     number = serializers.CharField()
     click_to_call_enabled = serializers.BooleanField()
     is_active = serializers.BooleanField()
@@ -26,13 +26,13 @@ class AgentSerializer(serializers.Serializer):
 
 
 class AgentCreateSerializer(serializers.Serializer):
-    username = serializers.CharField(
+    username = StrictCharField(
         max_length=150,
         validators=[RegexValidator(r"^[\w.@+-]+\Z", "Letters, digits and @/./+/-/_ only.")],
     )
-    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    password = StrictCharField(write_only=True, max_length=128, style={"input_type": "password"})
     number = PhoneNumberField(help_text="The agent's own phone, normalized to E.164")
-    click_to_call_enabled = serializers.BooleanField(default=True)
+    click_to_call_enabled = StrictBooleanField(default=True)
 
     def validate_password(self, password):
         validate_password(password)
@@ -41,8 +41,8 @@ class AgentCreateSerializer(serializers.Serializer):
 
 class AgentUpdateSerializer(serializers.Serializer):
     number = PhoneNumberField(required=False)
-    click_to_call_enabled = serializers.BooleanField(required=False)
-    is_active = serializers.BooleanField(required=False)
+    click_to_call_enabled = StrictBooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
 
 
 class AgentStateSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ from django.urls import path
 from agents import api, views
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("superfone/api/customer/click-2-call", api.ClickToCallView.as_view(), name="click-to-call"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -64,6 +64,18 @@ wallboard = _page(selectors.supervisor_organization, "agents/wallboard.html")
 _agent_console = _page(selectors.agent_for_user, "agents/console.html")
 
 
+def home(request):
+    """The front door: agents to their console, supervisors to admin, anyone else to the login."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("login")
+    if selectors.agent_for_user(user) is not None:
+        return redirect("console")
+    if user.is_staff:
+        return redirect("admin:index")
+    return redirect("login")
+
+
 def console(request):
     # Logging in lands here (LOGIN_REDIRECT_URL); supervisors who take no calls belong on the wallboard.
     if selectors.agent_for_user(request.user) is None and selectors.supervisor_organization(request.user):

@@ -6,6 +6,7 @@ from drf_spectacular.plumbing import force_instance
 from rest_framework import serializers
 
 DOCUMENTED_PREFIXES = ("/api/v1/", "/superfone/")
+ACTIONS = {"hangup", "link", "unlink", "deactivate", "redeliver"}
 
 
 def documented_endpoints(endpoints, **kwargs):
@@ -44,6 +45,14 @@ class AutoSchema(openapi.AutoSchema):
         operation_id = super().get_operation_id()
         if self.method == "GET" and self._returns_many():
             operation_id = operation_id.removesuffix("_retrieve") + "_list"
+        # /api/v1 is the API a client is generated for: its ids read calls_create, apps_partial_update;
+        # the Superfone-compatible ones keep an sfvopi_ prefix.
+        for prefix, replacement in (("api_v1_", ""), ("superfone_sfvopi_", "sfvopi_")):
+            if operation_id.startswith(prefix):
+                operation_id = replacement + operation_id.removeprefix(prefix)
+        # An action on one object (POST /calls/{id}/hangup) is named by its verb: calls_hangup.
+        if self.method == "POST" and self.path.rstrip("/").rsplit("/", 1)[-1] in ACTIONS:
+            operation_id = operation_id.removesuffix("_create")
         return operation_id
 
     def _returns_many(self):

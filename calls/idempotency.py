@@ -7,6 +7,7 @@ its answer: one call, identical responses. Keys live for 24 hours per organizati
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -21,6 +22,8 @@ from tenants.models import Organization
 
 KEY_LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+# Printable ASCII without spaces at the ends (HTTP trims them): what the OpenAPI schema states.
+KEY_PATTERN = re.compile(r"[!-~]([ -~]*[!-~])?")
 
 
 def _fingerprint(payload):
@@ -52,8 +55,10 @@ def idempotent_response(*, organization: Organization, scope: str, key: str, pay
     A key reused with a different payload is refused with 422; an answer that `produce`
     raises as ServiceError is not kept, so the request may be retried with the same key.
     """
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise ServiceError(f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters", code="invalid_idempotency_key")
+    if not key or len(key) > MAX_KEY_LENGTH or not KEY_PATTERN.fullmatch(key):
+        raise ServiceError(
+            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable ASCII characters", code="invalid_idempotency_key"
+        )
     fingerprint = _fingerprint(payload)
     IdempotencyKey.objects.filter(
         organization=organization, scope=scope, key=key, created_at__lt=timezone.now() - KEY_LIFETIME

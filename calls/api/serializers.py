@@ -3,6 +3,7 @@
 A call's read shape is calls.representations.CallSerializer, shared with pushes and the console.
 """
 
+from django.http import QueryDict
 from rest_framework import serializers
 
 from calls import urlguard
@@ -14,6 +15,24 @@ from calls.models import (
 )
 from calls.phone import InvalidPhoneNumber, to_e164
 from calls.representations import iso
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false in a JSON body (not "yes", 1 or "0"); form posts keep their "true"/"false"."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or isinstance(self.root.initial_data, QueryDict):
+            return super().to_internal_value(data)
+        self.fail("invalid", input=data)
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, not a number or boolean turned into one."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class PhoneNumberField(serializers.CharField):
@@ -51,7 +70,7 @@ class MethodField(serializers.ChoiceField):
 
 
 class AppWriteSerializer(serializers.Serializer):
-    name = serializers.CharField(min_length=1, max_length=100)
+    name = StrictCharField(min_length=1, max_length=100)
     answer_url = WebhookUrlField()
     answer_method = MethodField()
     hangup_url = WebhookUrlField(required=False, allow_null=True, default=None)
@@ -59,7 +78,7 @@ class AppWriteSerializer(serializers.Serializer):
     fallback_answer_url = WebhookUrlField(required=False, allow_null=True, default=None)
     fallback_answer_method = MethodField()
     status = serializers.ChoiceField(choices=SfvopiApp.Status.values, default=SfvopiApp.Status.ACTIVE)
-    retry_webhooks = serializers.BooleanField(default=False, help_text="Ours: retry ring and hangup webhooks.")
+    retry_webhooks = StrictBooleanField(default=False, help_text="Ours: retry ring and hangup webhooks.")
 
 
 # What every representation of an app shows: the SFVoPI one and /api/v1's. (A comment,

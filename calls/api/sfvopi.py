@@ -6,7 +6,7 @@ Errors leave through `sfvopi_exception_handler` in the documented {"message"} sh
 
 import functools
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +23,7 @@ from calls.api.serializers import (
 from calls.api.throttling import CallCreateThrottle
 from calls.phone import InvalidPhoneNumber, to_e164
 from calls.representations import CallSerializer, call_public, iso
+from tenants.api import IDEMPOTENCY_KEY, sfvopi_responses
 from tenants.auth import ApiKeyAuthentication
 from tenants.errors import ServiceError, sfvopi_exception_handler
 
@@ -60,12 +61,16 @@ def _envelope_of(serializer, many=False):
 class AppListView(SfvopiView):
     failure_message = "Failed to get SFVoPI apps"
 
-    @extend_schema(tags=["SFVoPI apps"], responses=_envelope_of(AppSerializer, many=True))
+    @extend_schema(tags=["SFVoPI apps"], responses=sfvopi_responses({200: _envelope_of(AppSerializer, many=True)}))
     def get(self, request):
         apps = selectors.app_list(organization=self.organization)
         return envelope(AppSerializer(apps, many=True).data)
 
-    @extend_schema(tags=["SFVoPI apps"], request=AppWriteSerializer, responses=_envelope_of(AppSerializer))
+    @extend_schema(
+        tags=["SFVoPI apps"],
+        request=AppWriteSerializer,
+        responses=sfvopi_responses({200: _envelope_of(AppSerializer)}, 415),
+    )
     def post(self, request):
         self.failure_message = "Failed to create SFVoPI app"
         data = self.validated(AppWriteSerializer)
@@ -76,12 +81,16 @@ class AppListView(SfvopiView):
 class AppDetailView(SfvopiView):
     failure_message = "Failed to get SFVoPI app"
 
-    @extend_schema(tags=["SFVoPI apps"], responses=_envelope_of(AppSerializer))
+    @extend_schema(tags=["SFVoPI apps"], responses=sfvopi_responses({200: _envelope_of(AppSerializer)}, 404))
     def get(self, request, app_id):
         app = selectors.app_get(organization=self.organization, app_id=app_id)
         return envelope(AppSerializer(app).data)
 
-    @extend_schema(tags=["SFVoPI apps"], request=AppWriteSerializer, responses=_envelope_of(AppSerializer))
+    @extend_schema(
+        tags=["SFVoPI apps"],
+        request=AppWriteSerializer,
+        responses=sfvopi_responses({200: _envelope_of(AppSerializer)}, 404, 415),
+    )
     def put(self, request, app_id):
         """Replace the app: fields left out go back to their defaults."""
         self.failure_message = "Failed to update SFVoPI app"
@@ -89,7 +98,11 @@ class AppDetailView(SfvopiView):
         data = self.validated(AppWriteSerializer)
         return envelope(AppSerializer(services.app_update(app=app, **data)).data)
 
-    @extend_schema(tags=["SFVoPI apps"], request=AppWriteSerializer, responses=_envelope_of(AppSerializer))
+    @extend_schema(
+        tags=["SFVoPI apps"],
+        request=AppWriteSerializer,
+        responses=sfvopi_responses({200: _envelope_of(AppSerializer)}, 404, 415),
+    )
     def patch(self, request, app_id):
         """Update only the fields given."""
         self.failure_message = "Failed to update SFVoPI app"
@@ -99,12 +112,17 @@ class AppDetailView(SfvopiView):
 
     @extend_schema(
         tags=["SFVoPI apps"],
-        responses=inline_serializer(
-            name="DeletedEnvelope",
-            fields={
-                "data": inline_serializer(name="Deleted", fields={"deleted": serializers.BooleanField()}),
-                "message": serializers.CharField(),
+        responses=sfvopi_responses(
+            {
+                200: inline_serializer(
+                    name="DeletedEnvelope",
+                    fields={
+                        "data": inline_serializer(name="Deleted", fields={"deleted": serializers.BooleanField()}),
+                        "message": serializers.CharField(),
+                    },
+                )
             },
+            404,
         ),
     )
     def delete(self, request, app_id):
@@ -141,7 +159,11 @@ class AppWebhookSecretView(SfvopiView):
 
     failure_message = "Failed to get webhook secret"
 
-    @extend_schema(tags=["SFVoPI apps"], summary="Read the webhook signing secret (ours)", responses=_SECRET_ENVELOPE)
+    @extend_schema(
+        tags=["SFVoPI apps"],
+        summary="Read the webhook signing secret (ours)",
+        responses=sfvopi_responses({200: _SECRET_ENVELOPE}, 404),
+    )
     def get(self, request, app_id):
         return envelope(_secret_data(selectors.app_get(organization=self.organization, app_id=app_id)))
 
@@ -150,7 +172,8 @@ class AppWebhookSecretView(SfvopiView):
         summary="Rotate the webhook signing secret (ours)",
         description="Webhooks carry signatures with both the new and the previous secret for 24 hours.",
         request=None,
-        responses=_SECRET_ENVELOPE,
+        responses=sfvopi_responses({200: _SECRET_ENVELOPE}, 404),
+        operation_id="sfvopi_apps_webhook_secret_rotate",
     )
     def post(self, request, app_id):
         self.failure_message = "Failed to rotate webhook secret"
@@ -161,13 +184,17 @@ class AppWebhookSecretView(SfvopiView):
 class AppNumbersView(SfvopiView):
     failure_message = "Failed to get numbers"
 
-    @extend_schema(tags=["SFVoPI numbers"], responses=_envelope_of(LinkedNumberSerializer, many=True))
+    @extend_schema(
+        tags=["SFVoPI numbers"], responses=sfvopi_responses({200: _envelope_of(LinkedNumberSerializer, many=True)}, 404)
+    )
     def get(self, request, app_id):
         app = selectors.app_get(organization=self.organization, app_id=app_id)
         return envelope(LinkedNumberSerializer(selectors.app_numbers(app=app), many=True).data)
 
     @extend_schema(
-        tags=["SFVoPI numbers"], request=NumberLinkSerializer, responses=_envelope_of(LinkedNumberSerializer)
+        tags=["SFVoPI numbers"],
+        request=NumberLinkSerializer,
+        responses=sfvopi_responses({200: _envelope_of(LinkedNumberSerializer)}, 404, 409, 415),
     )
     def post(self, request, app_id):
         self.failure_message = "Failed to link number"
@@ -182,12 +209,17 @@ class AppNumberDetailView(SfvopiView):
 
     @extend_schema(
         tags=["SFVoPI numbers"],
-        responses=inline_serializer(
-            name="UnlinkedEnvelope",
-            fields={
-                "data": inline_serializer(name="Unlinked", fields={"deleted": serializers.BooleanField()}),
-                "message": serializers.CharField(),
+        responses=sfvopi_responses(
+            {
+                200: inline_serializer(
+                    name="UnlinkedEnvelope",
+                    fields={
+                        "data": inline_serializer(name="Unlinked", fields={"deleted": serializers.BooleanField()}),
+                        "message": serializers.CharField(),
+                    },
+                )
             },
+            404,
         ),
     )
     def delete(self, request, app_id, voip_number):
@@ -215,15 +247,19 @@ class CallListView(SfvopiView):
             OpenApiParameter("page", int, description="1-based page number, at most 10000000"),
             OpenApiParameter("page_size", int, description="1-100, default 50"),
         ],
-        responses=inline_serializer(
-            name="CallPageEnvelope",
-            fields={
-                "data": CallSerializer(many=True),
-                "message": serializers.CharField(),
-                "page": serializers.IntegerField(),
-                "page_size": serializers.IntegerField(),
-                "has_more": serializers.BooleanField(),
-            },
+        responses=sfvopi_responses(
+            {
+                200: inline_serializer(
+                    name="CallPageEnvelope",
+                    fields={
+                        "data": CallSerializer(many=True),
+                        "message": serializers.CharField(),
+                        "page": serializers.IntegerField(),
+                        "page_size": serializers.IntegerField(),
+                        "has_more": serializers.BooleanField(),
+                    },
+                )
+            }
         ),
     )
     def get(self, request):
@@ -253,10 +289,28 @@ class CallListView(SfvopiView):
         request=CallCreateSerializer,
         parameters=[
             OpenApiParameter(
-                "Idempotency-Key", str, OpenApiParameter.HEADER, description="Ours: replay-safe retries for 24 h"
+                "Idempotency-Key", IDEMPOTENCY_KEY, OpenApiParameter.HEADER, description="Ours: replay-safe retries for 24 h"
             )
         ],
-        responses=_envelope_of(CallQueuedSerializer),
+        responses=sfvopi_responses({200: _envelope_of(CallQueuedSerializer)}, 415, 422, 429),
+        examples=[
+            OpenApiExample(
+                "A sandbox call",
+                request_only=True,
+                value={
+                    "from": "+918000000001",
+                    "to": "+918000000002",
+                    "answer_url": "https://crm.example.com/answer",
+                    "hangup_url": "https://crm.example.com/hangup",
+                },
+            ),
+            OpenApiExample(
+                "Queued",
+                response_only=True,
+                status_codes=[200],
+                value={"data": {"request_uuid": "sfv_ob_req_01JD3S8Q5W", "status": "queued"}, "message": "success"},
+            ),
+        ],
     )
     def post(self, request):
         """Send an `Idempotency-Key` header (ours) to make retries safe: the same key and body
@@ -275,12 +329,21 @@ class CallListView(SfvopiView):
 class CallDetailView(SfvopiView):
     failure_message = "Failed to get call"
 
-    @extend_schema(tags=["SFVoPI calls"], summary="Get one call (ours)", responses=_envelope_of(CallSerializer))
+    @extend_schema(
+        tags=["SFVoPI calls"],
+        summary="Get one call (ours)",
+        responses=sfvopi_responses({200: _envelope_of(CallSerializer)}, 404),
+    )
     def get(self, request, request_uuid):
         call = selectors.call_get(organization=self.organization, request_uuid=request_uuid)
         return envelope(call_public(call))
 
-    @extend_schema(tags=["SFVoPI calls"], summary="Hang up a live call (ours)", responses=_envelope_of(CallSerializer))
+    @extend_schema(
+        tags=["SFVoPI calls"],
+        summary="Hang up a live call (ours)",
+        operation_id="sfvopi_calls_hangup",
+        responses=sfvopi_responses({200: _envelope_of(CallSerializer)}, 404, 409),
+    )
     def delete(self, request, request_uuid):
         self.failure_message = "Failed to hang up call"
         call = selectors.call_get(organization=self.organization, request_uuid=request_uuid)

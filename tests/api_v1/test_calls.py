@@ -53,6 +53,22 @@ def test_it_pages_through_calls_with_a_cursor(tenant):
     assert seen == list(reversed(made))
 
 
+def test_it_pages_through_calls_with_next_cursor(tenant):
+    made = [make_call(tenant, to=f"+91800000{i:04d}").request_uuid for i in range(5)]
+
+    seen, params = [], {"page_size": 2}
+    while True:
+        page = tenant.api.get("/api/v1/calls", params).json()
+        seen += [row["request_uuid"] for row in page["results"]]
+        if page["next_cursor"] is None:
+            assert page["next"] is None
+            break
+        assert f"cursor={page['next_cursor']}" in page["next"]
+        params = {"page_size": 2, "cursor": page["next_cursor"]}
+
+    assert seen == list(reversed(made))
+
+
 def test_it_refuses_a_forged_cursor(tenant):
     response = tenant.api.get("/api/v1/calls", {"cursor": "garbage"})
 

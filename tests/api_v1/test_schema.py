@@ -37,6 +37,32 @@ def test_it_documents_every_v1_and_superfone_operation(db):
                 assert error == {"$ref": "#/components/schemas/Error"}, path
 
 
+ENVELOPES = {"/api/v1/": "Error", "/superfone/sfvopi/": "SfvopiError", "/superfone/api/": "ClickToCallError"}
+
+
+def test_every_operation_documents_its_errors_in_its_own_envelope(db):
+    for path, operations in generated_schema()["paths"].items():
+        envelope = next(name for prefix, name in ENVELOPES.items() if path.startswith(prefix))
+        for method, operation in operations.items():
+            assert {"400", "401"} <= set(operation["responses"]), (method, path)
+            for status, response in operation["responses"].items():
+                if status.startswith("4"):
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": f"#/components/schemas/{envelope}"}, (method, path, status)
+
+
+def test_it_names_operations_for_people_and_has_one_api_key_scheme(db):
+    schema = generated_schema()
+    ids = {op["operationId"] for ops in schema["paths"].values() for op in ops.values()}
+
+    assert {"calls_create", "calls_retrieve", "calls_list", "calls_hangup", "apps_partial_update"} <= ids
+    assert {"sfvopi_calls_create", "sfvopi_calls_hangup", "click_to_call"} <= ids
+    api_key_schemes = [s for s in schema["components"]["securitySchemes"].values() if s.get("name") == "X-API-Key"]
+    assert len(api_key_schemes) == 1
+    page = schema["components"]["schemas"]["CallPage"]
+    assert {"next", "previous", "next_cursor", "results"} <= set(page["properties"])
+
+
 @pytest.mark.django_db
 def test_it_serves_the_schema_and_swagger_ui_from_local_assets(client):
     schema = client.get("/api/schema/")

@@ -118,3 +118,12 @@ def test_the_rest_api_create_honours_the_key_too(tenant):
     # The two APIs keep separate keys.
     assert create(tenant.api, data, "crm-1").status_code == 200
     assert Call.objects.count() == 2
+
+
+@pytest.mark.parametrize("key", ["é-key", "tab\tinside", "x" * 256])
+def test_it_refuses_a_key_outside_the_documented_form(tenant, key):
+    response = create(tenant.api, body(tenant), key)
+
+    assert response.status_code == 400
+    assert response.json() == {"message": "Idempotency-Key must be 1-255 printable ASCII characters"}
+    assert not Call.objects.exists()

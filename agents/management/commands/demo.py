@@ -73,6 +73,7 @@ class Command(BaseCommand):
             "supervisor_username": supervisor.get_username(),
             "supervisor_password": supervisor_password,
             "app_id": app.app_id,
+            "webhook_secret": app.webhook_secret,
         }
         if json:
             self.stdout.write(jsonlib.dumps(result))

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from calls.api.serializers import AppFieldsSerializer, PhoneNumberField
+from calls.api.serializers import AppFieldsSerializer, PhoneNumberField, StrictCharField
 from calls.models import Call, CallStatus, WebhookDelivery
 
 MAX_ID = 2**63 - 1
@@ -41,7 +41,7 @@ class NumberSerializer(serializers.Serializer):
 
 class NumberCreateSerializer(serializers.Serializer):
     number = PhoneNumberField(help_text="Normalized to E.164")
-    app_id = serializers.CharField(required=False, max_length=32, help_text="Link it to this app right away")
+    app_id = StrictCharField(required=False, max_length=32, help_text="Link it to this app right away")
 
 
 class NumberLinkSerializer(serializers.Serializer):
@@ -95,7 +95,17 @@ class CallDetailSerializer(CallSerializer):
     events = CallEventSerializer(many=True, source="events.all")
 
 
-class CallFilterSerializer(serializers.Serializer):
+class FilterSerializer(serializers.Serializer):
+    """Query filters: a filter given empty is refused rather than read as absent."""
+
+    def to_internal_value(self, data):
+        blank = {name: ["This filter may not be empty."] for name in self.fields if data.get(name) == ""}
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
+
+
+class CallFilterSerializer(FilterSerializer):
     status = serializers.ChoiceField(choices=CallStatus.values, required=False)
     agent = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="Agent id")
     app = serializers.CharField(max_length=32, required=False, help_text="app_id")
@@ -122,7 +132,7 @@ class WebhookDeliverySerializer(serializers.Serializer):
     delivered_at = serializers.DateTimeField(allow_null=True)
 
 
-class WebhookDeliveryFilterSerializer(serializers.Serializer):
+class WebhookDeliveryFilterSerializer(FilterSerializer):
     state = serializers.ChoiceField(choices=WebhookDelivery.State.values, required=False)
     kind = serializers.ChoiceField(choices=WebhookDelivery.Kind.values, required=False)
     call = serializers.CharField(max_length=32, required=False, help_text="request_uuid")

@@ -4,7 +4,7 @@ What every /api/v1 view shares (who may call, pages, errors) is tenants/api.py.
 """
 
 from django.http import JsonResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -12,7 +12,7 @@ from calls import idempotency, selectors, services
 from calls.api.serializers import AppWriteSerializer, CallCreateSerializer
 from calls.api.throttling import CallCreateThrottle
 from calls.api.v1 import serializers as v1
-from tenants.api import PAGE_PARAMETERS, V1View, id_parameter, page_of, responses
+from tenants.api import IDEMPOTENCY_KEY, PAGE_PARAMETERS, V1View, id_parameter, page_of, responses
 from tenants.errors import error_body
 
 # Calls
@@ -49,11 +49,23 @@ class CallListView(V1View):
         request=CallCreateSerializer,
         parameters=[
             OpenApiParameter(
-                "Idempotency-Key", str, OpenApiParameter.HEADER,
+                "Idempotency-Key", IDEMPOTENCY_KEY, OpenApiParameter.HEADER,
                 description="The same key and body within 24 h replays the first answer and places no second call",
             )
         ],
-        responses=responses({201: v1.CallSerializer}, 422, 429),
+        responses=responses({201: v1.CallSerializer}, 415, 422, 429),
+        examples=[
+            OpenApiExample(
+                "A sandbox call",
+                request_only=True,
+                value={
+                    "from": "+918000000001",
+                    "to": "+918000000002",
+                    "answer_url": "https://crm.example.com/answer",
+                    "hangup_url": "https://crm.example.com/hangup",
+                },
+            )
+        ],
     )
     def post(self, request):
         data = self.validated(CallCreateSerializer)
@@ -105,7 +117,7 @@ class AppListView(V1View):
         return self.page(apps, v1.AppSerializer, ("-created_at", "-id"))
 
     @extend_schema(
-        tags=["Apps"], summary="Create an app", request=AppWriteSerializer, responses=responses({201: v1.AppSerializer})
+        tags=["Apps"], summary="Create an app", request=AppWriteSerializer, responses=responses({201: v1.AppSerializer}, 415)
     )
     def post(self, request):
         data = self.validated(AppWriteSerializer)
@@ -123,7 +135,7 @@ class AppDetailView(V1View):
         tags=["Apps"],
         summary="Change an app (only the fields given)",
         request=AppWriteSerializer,
-        responses=responses({200: v1.AppSerializer}, 404),
+        responses=responses({200: v1.AppSerializer}, 404, 415),
     )
     def patch(self, request, app_id):
         app = selectors.app_get(organization=self.organization, app_id=app_id)
@@ -159,7 +171,7 @@ class NumberListView(V1View):
         tags=["Numbers"],
         summary="Add a VoIP number, optionally linked to an app",
         request=v1.NumberCreateSerializer,
-        responses=responses({201: v1.NumberSerializer}, 404, 409),
+        responses=responses({201: v1.NumberSerializer}, 404, 409, 415),
     )
     def post(self, request):
         data = self.validated(v1.NumberCreateSerializer)
@@ -193,7 +205,7 @@ class NumberLinkView(V1View):
         parameters=[NUMBER_ID],
         summary="Link a number to an app",
         request=v1.NumberLinkSerializer,
-        responses=responses({200: v1.NumberSerializer}, 404, 409),
+        responses=responses({200: v1.NumberSerializer}, 404, 409, 415),
     )
     def post(self, request, number_id):
         linked = selectors.number_get(organization=self.organization, number_id=number_id)
