@@ -88,7 +88,7 @@ def console_state(request, agent):
 def console_start(request, agent):
     try:
         body = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ServiceError("Send JSON with a customer_number") from None
     try:
         customer_number = to_e164(body.get("customer_number") if isinstance(body, dict) else None)

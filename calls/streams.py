@@ -25,7 +25,7 @@ def parse_stream(body):
     """Parse an answer webhook's body into a complete Stream JSON with defaults filled in."""
     try:
         document = json.loads(body)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidStream("The answer webhook did not return JSON.") from exc
     stream = document.get("stream") if isinstance(document, dict) else None
     if not isinstance(stream, dict):

@@ -7,6 +7,7 @@ another organization's ids are simply not found. Errors leave through
 """
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import CursorPagination
@@ -34,6 +35,9 @@ class IsOrganizationMember(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or user.is_staff
 
 
+INVALID_CURSOR = "This cursor is not valid; use a next or previous link."
+
+
 class Pages(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
@@ -46,7 +50,7 @@ class Pages(CursorPagination):
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound:
-            raise exceptions.ValidationError({"cursor": ["This cursor is not valid; use a next or previous link."]})
+            raise exceptions.ValidationError({"cursor": [INVALID_CURSOR]}) from None
 
 
 PAGE_PARAMETERS = [
@@ -122,5 +126,9 @@ class V1View(APIView):
 
     def page(self, queryset, serializer_class, ordering):
         paginator = Pages(ordering)
-        rows = paginator.paginate_queryset(queryset, self.request, view=self)
+        try:
+            rows = paginator.paginate_queryset(queryset, self.request, view=self)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError):
+            # A cursor that decodes but whose position is not a value of the ordering field.
+            raise exceptions.ValidationError({"cursor": [INVALID_CURSOR]}) from None
         return paginator.get_paginated_response(serializer_class(rows, many=True).data)

@@ -46,7 +46,7 @@ def _fields(request):
         return request.GET.dict()
     try:
         body = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return body if isinstance(body, dict) else {}
 

@@ -4,6 +4,7 @@ What every /api/v1 view shares (who may call, pages, errors) is tenants/api.py.
 """
 
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -247,6 +248,7 @@ class WebhookDeliveryRedeliverView(V1View):
         return Response(v1.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
     """Unknown paths under /api/v1 answer in the API's envelope, not Django's HTML page."""
     return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
