@@ -25,12 +25,40 @@ def _literal_ip(host):
         return None
 
 
+# IPv6 ranges that reach an internal network or carry an IPv4 address inside them; each is
+# refused whole (what the embedded address would be is not worth trusting). 6to4
+# (2002::/16) is refused when the IPv4 address it embeds is not public.
+_REFUSED_V6 = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "::/96",  # IPv4-compatible ::a.b.c.d (deprecated) and the unspecified address
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+        "64:ff9b::/96",  # NAT64, well-known prefix
+        "64:ff9b:1::/48",  # NAT64, local-use prefix
+        "2001::/32",  # Teredo
+        "fc00::/7",  # unique local (ULA)
+        "fec0::/10",  # site-local (deprecated)
+        "fe80::/10",  # link-local
+        "ff00::/8",  # multicast
+        "100::/64",  # discard-only
+        "2001:db8::/32",  # documentation
+    )
+)
+
+
 def _is_public(ip):
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    """True only for an address on the public internet, in neither family's internal ranges."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return _is_public(ip.ipv4_mapped)
+        if ip.sixtofour is not None and not _is_public(ip.sixtofour):
+            return False
+        if any(ip in network for network in _REFUSED_V6):
+            return False
     # is_global is False for loopback, private, link-local (cloud metadata),
     # CGNAT 100.64/10, reserved and unspecified ranges alike.
-    return ip.is_global and not ip.is_multicast
+    return ip.is_global and not ip.is_multicast and not ip.is_unspecified
 
 
 def _split(url):
