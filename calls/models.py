@@ -222,6 +222,8 @@ class Call(models.Model):
     )
     carrier_call_id = models.CharField(max_length=128, blank=True, db_index=True)
     carrier_error = models.TextField(blank=True)
+    # The carrier's own answer to a failed request, for staff only (admin); never in the API.
+    carrier_response = models.TextField(blank=True, editable=False)
     carrier_attempts = models.PositiveIntegerField(default=0)
     # A worker placing the call holds it until then, so it is never dialled twice.
     placing_until = models.DateTimeField(null=True, blank=True)

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from calls import lifecycle, placement
+from calls import lifecycle, placement, urlguard
 from calls.delivery import redeliver
 from calls.models import (
     DEFAULT_CALL_TIME_LIMIT,
@@ -122,6 +122,12 @@ CARRIER_ACCOUNT_FIELDS = (
 
 def carrier_account_save(*, account: CarrierAccount | None, organization: Organization, **fields) -> CarrierAccount:
     """Create (account None) or change a carrier account; `credentials` replaces the stored ones."""
+    if fields.get("base_url"):
+        try:
+            # Staff save this; the name is resolved now as well as at every send.
+            urlguard.check_url_resolving(fields["base_url"])
+        except urlguard.UnsafeURL as exc:
+            raise ServiceError(str(exc), status=400, code="unsafe_url") from None
     account = account or CarrierAccount(organization=organization)
     for name, value in fields.items():
         if name in CARRIER_ACCOUNT_FIELDS or name == "credentials":
