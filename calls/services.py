@@ -294,7 +294,8 @@ def number_create(*, organization: Organization, number: str, app: SfvopiApp | N
             return number_link(app=app, number=number) if app else linked
     except IntegrityError:
         # Numbers are unique across organizations: a taken one is refused, whoever holds it.
-        raise ServiceError(f"VoIP number {number} is already registered", status=409, code="number_taken") from None
+        # The message says no more than that it is unavailable: not whether, or where, it is held.
+        raise ServiceError(f"VoIP number {number} is not available", status=409, code="number_taken") from None
 
 
 def number_delete(*, linked: LinkedNumber) -> None:

@@ -15,8 +15,8 @@ from rest_framework.views import APIView
 
 from tenants.auth import ApiKeyAuthentication
 from tenants.errors import v1_exception_handler
-from tenants.models import Organization, OrganizationAPIKey
-from tenants.scoping import organization_of
+from tenants.models import Organization, OrganizationAPIKey, Role
+from tenants.scoping import organization_of, role_of
 
 
 class IsOrganizationMember(permissions.BasePermission):
@@ -124,11 +124,20 @@ class V1View(APIView):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    def page(self, queryset, serializer_class, ordering):
+    @property
+    def secrets_context(self) -> dict:
+        """Serializer context: secrets are shown to the organization's API keys and its admins only."""
+        user = self.request.user
+        shown = isinstance(self.request.auth, OrganizationAPIKey) or bool(
+            user and user.is_authenticated and (user.is_superuser or role_of(user) == Role.ORG_ADMIN)
+        )
+        return {"show_secrets": shown}
+
+    def page(self, queryset, serializer_class, ordering, context=None):
         paginator = Pages(ordering)
         try:
             rows = paginator.paginate_queryset(queryset, self.request, view=self)
         except (DjangoValidationError, ValueError, TypeError, OverflowError):
             # A cursor that decodes but whose position is not a value of the ordering field.
             raise exceptions.ValidationError({"cursor": [INVALID_CURSOR]}) from None
-        return paginator.get_paginated_response(serializer_class(rows, many=True).data)
+        return paginator.get_paginated_response(serializer_class(rows, many=True, context=context or {}).data)

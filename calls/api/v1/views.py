@@ -103,7 +103,7 @@ class AppListView(V1View):
     )
     def get(self, request):
         apps = selectors.app_list(organization=self.organization).prefetch_related("numbers")
-        return self.page(apps, v1.AppSerializer, ("-created_at", "-id"))
+        return self.page(apps, v1.AppSerializer, ("-created_at", "-id"), context=self.secrets_context)
 
     @extend_schema(
         tags=["Apps"], summary="Create an app", request=AppWriteSerializer, responses=responses({201: v1.AppSerializer})
@@ -111,14 +111,14 @@ class AppListView(V1View):
     def post(self, request):
         data = self.validated(AppWriteSerializer)
         app = services.app_create(organization=self.organization, created_by=request.user, **data)
-        return Response(v1.AppSerializer(_app_with_numbers(self.organization, app.app_id)).data, status=201)
+        return Response(v1.AppSerializer(_app_with_numbers(self.organization, app.app_id), context=self.secrets_context).data, status=201)
 
 
 class AppDetailView(V1View):
     @extend_schema(tags=["Apps"], summary="One app", responses=responses({200: v1.AppSerializer}, 404))
     def get(self, request, app_id):
         selectors.app_get(organization=self.organization, app_id=app_id)
-        return Response(v1.AppSerializer(_app_with_numbers(self.organization, app_id)).data)
+        return Response(v1.AppSerializer(_app_with_numbers(self.organization, app_id), context=self.secrets_context).data)
 
     @extend_schema(
         tags=["Apps"],
@@ -129,7 +129,7 @@ class AppDetailView(V1View):
     def patch(self, request, app_id):
         app = selectors.app_get(organization=self.organization, app_id=app_id)
         services.app_update(app=app, **self.validated(AppWriteSerializer, partial=True))
-        return Response(v1.AppSerializer(_app_with_numbers(self.organization, app_id)).data)
+        return Response(v1.AppSerializer(_app_with_numbers(self.organization, app_id), context=self.secrets_context).data)
 
     @extend_schema(
         tags=["Apps"],
