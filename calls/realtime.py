@@ -109,3 +109,13 @@ async def leave(channel_name, groups):
     layer = get_channel_layer()
     for group in groups:
         await layer.group_discard(group, channel_name)
+
+
+def user_group(user_id):
+    """Every live socket of one login, whatever page opened it."""
+    return f"user.{user_id}"
+
+
+def user_sockets_close(user_id) -> bool:
+    """Close every live socket of a login (its session ended, it was deactivated or removed)."""
+    return send(user_group(user_id), {"type": "session.end"})
