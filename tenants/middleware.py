@@ -64,7 +64,7 @@ class HostileInputMiddleware:
                 return refusal(request.path, 400, "malformed_request", "The query holds control characters.")
             request.META["QUERY_STRING"] = _query_without_control(request.META["QUERY_STRING"])
             request.__dict__.pop("GET", None)
-        if request.method in _BODY_METHODS:
+        if request.method in _BODY_METHODS and not request.content_type.startswith("multipart/"):
             try:
                 request.body  # read now, so an oversized body is refused here and not inside a view
             except RequestDataTooBig:
