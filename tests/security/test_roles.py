@@ -3,7 +3,7 @@
 import pytest
 
 from agents import services as agent_services
-from tenants.models import Role
+from tenants.models import OrganizationAPIKey, Role
 from tests.security.conftest import PASSWORD, client_for
 
 pytestmark = pytest.mark.django_db
@@ -59,3 +59,19 @@ def test_a_username_in_use_elsewhere_is_worded_neutrally(tenant, other_tenant):
     assert response.json()["error"] == {
         "code": "username_taken", "message": "That username is not available; choose another", "details": {},
     }
+
+
+def test_an_api_key_is_shown_once_when_created_and_never_to_agents(tenant, supervisor, agent):
+    admin = client_for(supervisor)
+
+    created = admin.post("/admin/tenants/organizationapikey/add/", {"name": "crm"}, follow=True)
+    shown = [str(message) for message in created.context["messages"]]
+    raw_key = shown[0].split(" is ", 1)[1].split(" ", 1)[0]
+    prefix = raw_key.split(".")[0]
+    key = OrganizationAPIKey.objects.get(prefix=prefix)
+    later = admin.get(f"/admin/tenants/organizationapikey/{key.pk}/change/").content.decode()
+    listing = admin.get("/admin/tenants/organizationapikey/").content.decode()
+
+    assert "copy it now" in shown[0] and len(raw_key) > len(prefix) + 10
+    assert raw_key not in later and raw_key not in listing
+    assert client_for(agent.user).get("/admin/tenants/organizationapikey/").status_code == 302  # not staff
