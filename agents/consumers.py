@@ -6,9 +6,13 @@ was down is re-read from the JSON endpoints, so the browser re-syncs after recon
 """
 
 import asyncio
+import json
+from importlib import import_module
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY
 
 from agents import selectors, services
 from calls import realtime
@@ -16,6 +20,7 @@ from calls import realtime
 # Close codes the browser can tell apart from network failures (4000-4999 are ours).
 NOT_LOGGED_IN = 4401
 NOT_ALLOWED = 4403
+SESSION_ENDED = 4401  # like NOT_LOGGED_IN: the browser goes back to the login page
 
 
 class _LiveConsumer(AsyncJsonWebsocketConsumer):
@@ -32,6 +37,10 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
         if not groups:
             await self.close(code=NOT_ALLOWED)
             return
+        # Remembered before joining, so a socket that closes half-way still leaves them all.
+        # Logout, a password change, deactivation or removal closes the login's sockets
+        # through this group (agents/sessions.py).
+        groups = [*groups, realtime.user_group(user.pk)]
         # Remembered before joining, so a socket that closes half-way still leaves them all.
         self.groups_joined = groups
         await realtime.join(self.channel_name, groups)
@@ -65,10 +74,44 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
     async def closed(self):
         pass
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # A malformed frame gets an error message; the socket stays up.
+        try:
+            content = json.loads(text_data) if text_data is not None else None
+        except (ValueError, RecursionError):
+            content = None
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.send_json({"type": "error", "message": 'Send JSON objects such as {"type": "ping"}.'})
+            return
+        await self.receive_json(content, **kwargs)
+
     async def receive_json(self, content, **kwargs):
-        if isinstance(content, dict) and content.get("type") == "ping":
+        if content.get("type") == "ping":
+            # Each heartbeat re-checks the login behind the socket, in case a signal was missed.
+            if not await database_sync_to_async(self.still_allowed)():
+                await self.close(code=SESSION_ENDED)
+                return
             await self.heard()
             await self.send_json({"type": "pong"})
+        else:
+            await self.send_json({"type": "error", "message": f"Unknown message type {content['type'][:40]!r}."})
+
+    def still_allowed(self):
+        """The session still exists and its login may still use this socket."""
+        user = self.scope.get("user")
+        session = self.scope.get("session")
+        if user is None or session is None or not session.session_key:
+            return False
+        stored = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session.session_key)
+        if not stored.exists(session.session_key):
+            return False
+        user.refresh_from_db()
+        if not user.is_active or stored.get(HASH_SESSION_KEY) != user.get_session_auth_hash():
+            return False
+        return bool(self.groups_for(user))
+
+    async def session_end(self, message):
+        await self.close(code=SESSION_ENDED)
 
     async def heard(self):
         pass

@@ -108,7 +108,8 @@ def console_connection_close(*, channel_name):
 def agent_enroll(*, organization, username, password, number, click_to_call_enabled=True):
     """`agent_create` for callers outside our own code (admin, REST API): refuses clashes with a clear error."""
     if get_user_model().objects.filter(username=username).exists():
-        raise ServiceError(f"Username {username!r} is already taken", status=409, code="username_taken")
+        # Usernames are global (one login table); the message names no organization or person.
+        raise ServiceError("That username is not available; choose another", status=409, code="username_taken")
     if Agent.objects.filter(organization=organization, number=number).exists():
         raise ServiceError(f"Another agent already uses {number}", status=409, code="agent_number_taken")
     try:

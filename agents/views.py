@@ -9,16 +9,17 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from agents import selectors, services
 from agents.representations import agent_public, agent_state_public
+from calls.api.throttling import call_create_allowed
 from calls.phone import InvalidPhoneNumber, to_e164
 from calls.representations import call_public, iso
-from tenants.errors import ServiceError
+from tenants.errors import TOO_MANY, ServiceError, retry_after
 
 
 def _json_error(message, status):
@@ -40,7 +41,8 @@ def _json_view(who):
             if actor is None:
                 return _json_error("This login may not use this page", 403)
             try:
-                return JsonResponse(view(request, actor, *args, **kwargs))
+                result = view(request, actor, *args, **kwargs)
+                return result if isinstance(result, HttpResponse) else JsonResponse(result)
             except ServiceError as exc:
                 return _json_error(exc.message, exc.status)
 
@@ -98,9 +100,14 @@ def console_state(request, agent):
 @require_POST
 @_json_view(selectors.agent_for_user)
 def console_start(request, agent):
+    allowed, wait = call_create_allowed(agent.organization_id)
+    if not allowed:
+        response = _json_error(TOO_MANY, 429)
+        response["Retry-After"] = retry_after(wait)
+        return response
     try:
         body = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ServiceError("Send JSON with a customer_number") from None
     try:
         customer_number = to_e164(body.get("customer_number") if isinstance(body, dict) else None)

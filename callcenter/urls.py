@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from agents import api_v1 as agents_v1
+from calls.api.sfvopi import not_found as sfvopi_not_found
 from calls.api.v1 import urls as calls_v1
 from calls.api.v1.views import not_found
 
@@ -19,4 +20,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("webhooks/", include("calls.api.callback_urls")),
     path("", include("agents.urls")),
+    re_path(r"^superfone/", sfvopi_not_found),
 ]

@@ -171,7 +171,7 @@ class CarrierAccountForm(forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("base_url"):
             try:
-                urlguard.check_webhook_url(cleaned["base_url"])
+                urlguard.check_url_resolving(cleaned["base_url"])
             except urlguard.UnsafeURL as exc:
                 self.add_error("base_url", str(exc))
         organization = cleaned.get("organization") or self.scope_organization or self.instance.organization
@@ -281,7 +281,7 @@ class CallAdmin(RecordOnlyAdmin):
                                "call_time_limit", "ring_timeout", "deadline_at"]}),
         ("Webhooks", {"fields": ["answer_url", "ring_url", "hangup_url", "fallback_answer_url", "stream"]}),
         ("Carrier", {"fields": ["carrier", "carrier_account", "carrier_call_id", "carrier_attempts",
-                                "carrier_error"]}),
+                                "carrier_error", "carrier_response"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):

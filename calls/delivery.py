@@ -15,8 +15,7 @@ import random
 import time
 from datetime import timedelta
 from functools import partial
-from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from django.db import IntegrityError, transaction
@@ -47,28 +46,8 @@ RESPONSE_KEEP_CHARS = 2000
 SECRET_ROTATION_OVERLAP = timedelta(hours=24)
 
 
-class _PinnedAddressAdapter(requests.adapters.HTTPAdapter):
-    """Connects to the address the URL guard checked, not to whatever DNS says a moment later.
-
-    The URL keeps its host name, so the Host header, TLS SNI and certificate checks still
-    use the name; only the TCP connection goes to the pinned address.
-    """
-
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-        pinned = getattr(request, "pinned_address", None)
-        if pinned:
-            if host_params["scheme"] == "https":
-                pool_kwargs["server_hostname"] = host_params["host"]
-                pool_kwargs["assert_hostname"] = host_params["host"]
-            host_params["host"] = pinned
-        return host_params, pool_kwargs
-
-
-_session = requests.Session()
-_session.headers["User-Agent"] = "callcenter-webhooks/1.0"
-_session.mount("http://", _PinnedAddressAdapter())
-_session.mount("https://", _PinnedAddressAdapter())
+# Connections go to the address the URL guard checked (calls.urlguard.pinned_send).
+_session = urlguard.pinned_session("callcenter-webhooks/1.0")
 
 
 def _base_payload(call):
@@ -193,36 +172,37 @@ def _claim(delivery_id):
 
 
 def _send(delivery):
-    """One HTTP attempt. Returns (status code or None, body text, error text)."""
-    try:
-        addresses = urlguard.resolve_public_addresses(delivery.url)
-    except urlguard.UnsafeURL as exc:
-        return None, "", f"refused: {exc}"
+    """One HTTP attempt. Returns (status code or None, body text, error text).
+
+    The signature covers what the receiver gets: the JSON body of a POST; for a GET, the
+    query string exactly as sent (our parameters sorted by name and form-encoded, after
+    any query the URL already had).
+    """
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     secrets = _signing_secrets(delivery.call.app)
     headers = {"webhook-id": delivery.webhook_id, "webhook-timestamp": timestamp}
-    request: dict[str, Any]
+    url = delivery.url
+    data = None
     if delivery.method == "GET":
-        request = {"params": {k: v for k, v in delivery.payload.items() if v is not None}}
-        signed_body = b""
+        query = urlencode(sorted((k, v) for k, v in delivery.payload.items() if v is not None))
+        url = f"{url}{'&' if urlsplit(url).query else '?'}{query}" if query else url
     else:
         headers["Content-Type"] = "application/json"
-        request = {"data": body}
-        signed_body = body
-    if secrets:
-        headers["webhook-signature"] = " ".join(
-            sign(secret, delivery.webhook_id, timestamp, signed_body) for secret in secrets
-        )
+        data = body
     try:
-        prepared = _session.prepare_request(
-            requests.Request(delivery.method, delivery.url, headers=headers, **request)
-        )
-        prepared.pinned_address = addresses[0]  # type: ignore[attr-defined]  # read by the adapter above
+        prepared = _session.prepare_request(requests.Request(delivery.method, url, headers=headers, data=data))
+        signed = urlsplit(str(prepared.url)).query.encode() if delivery.method == "GET" else body
+        if secrets:
+            prepared.headers["webhook-signature"] = " ".join(
+                sign(secret, delivery.webhook_id, timestamp, signed) for secret in secrets
+            )
         # The connection goes to the pinned address; the request still names the host.
         prepared.headers["Host"] = urlsplit(delivery.url).netloc
-        response = _session.send(prepared, timeout=(3.05, TIMEOUTS[delivery.kind]), allow_redirects=False)
-    except requests.RequestException as exc:
+        response = urlguard.pinned_send(_session, prepared, timeout=(3.05, TIMEOUTS[delivery.kind]))
+    except urlguard.UnsafeURL as exc:
+        return None, "", f"refused: {exc}"
+    except (requests.RequestException, ValueError) as exc:
         return None, "", f"{type(exc).__name__}: {exc}"[:RESPONSE_KEEP_CHARS]
     return response.status_code, response.text[:RESPONSE_KEEP_CHARS], ""
 

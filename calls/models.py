@@ -228,6 +228,8 @@ class Call(models.Model):
     # False when the carrier tells us nothing after taking the call (Superfone click-to-call):
     # the call then shows its progress as unknown and ends as ENDED.
     carrier_reports_progress = models.BooleanField(default=True)
+    # The carrier's own answer to a failed request, for staff only (admin); never in the API.
+    carrier_response = models.TextField(blank=True, editable=False)
     carrier_attempts = models.PositiveIntegerField(default=0)
     # A worker placing the call holds it until then, so it is never dialled twice.
     placing_until = models.DateTimeField(null=True, blank=True)

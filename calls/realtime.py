@@ -152,3 +152,13 @@ async def leave(channel_name, groups):
                 else:
                     await asyncio.sleep(delay)
     return left_all
+
+
+def user_group(user_id):
+    """Every live socket of one login, whatever page opened it."""
+    return f"user.{user_id}"
+
+
+def user_sockets_close(user_id) -> bool:
+    """Close every live socket of a login (its session ended, it was deactivated or removed)."""
+    return send(user_group(user_id), {"type": "session.end"})

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from calls import lifecycle, placement, realtime
+from calls import lifecycle, placement, realtime, urlguard
 from calls.carriers import registry
 from calls.delivery import redeliver
 from calls.models import (
@@ -125,6 +125,12 @@ CARRIER_ACCOUNT_FIELDS = (
 
 def carrier_account_save(*, account: CarrierAccount | None, organization: Organization, **fields) -> CarrierAccount:
     """Create (account None) or change a carrier account; `credentials` replaces the stored ones."""
+    if fields.get("base_url"):
+        try:
+            # Staff save this; the name is resolved now as well as at every send.
+            urlguard.check_url_resolving(fields["base_url"])
+        except urlguard.UnsafeURL as exc:
+            raise ServiceError(str(exc), status=400, code="unsafe_url") from None
     account = account or CarrierAccount(organization=organization)
     for name, value in fields.items():
         if name in CARRIER_ACCOUNT_FIELDS or name == "credentials":
@@ -304,7 +310,8 @@ def number_create(*, organization: Organization, number: str, app: SfvopiApp | N
             return number_link(app=app, number=number) if app else linked
     except IntegrityError:
         # Numbers are unique across organizations: a taken one is refused, whoever holds it.
-        raise ServiceError(f"VoIP number {number} is already registered", status=409, code="number_taken") from None
+        # The message says no more than that it is unavailable: not whether, or where, it is held.
+        raise ServiceError(f"VoIP number {number} is not available", status=409, code="number_taken") from None
 
 
 def number_delete(*, linked: LinkedNumber) -> None:

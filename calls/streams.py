@@ -2,6 +2,8 @@
 
 import json
 
+from calls import urlguard
+
 CODEC_RATES = {
     "PCMA": (8000,),
     "PCMU": (8000,),
@@ -25,7 +27,7 @@ def parse_stream(body):
     """Parse an answer webhook's body into a complete Stream JSON with defaults filled in."""
     try:
         document = json.loads(body)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidStream("The answer webhook did not return JSON.") from exc
     stream = document.get("stream") if isinstance(document, dict) else None
     if not isinstance(stream, dict):
@@ -34,6 +36,12 @@ def parse_stream(body):
     url = stream.get("url")
     if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
         raise InvalidStream("stream.url must be a ws:// or wss:// URL.")
+    try:
+        # The same guard as webhook URLs, here when the answer is parsed and again when the
+        # media side connects (it resolves the name and connects to the address it checked).
+        urlguard.check_webhook_url("http" + url[2:])
+    except urlguard.UnsafeURL as exc:
+        raise InvalidStream(f"stream.url is not allowed: {exc}") from None
     codec = stream.get("codec", "PCMA")
     if codec not in CODEC_RATES:
         raise InvalidStream("stream.codec must be PCMA, PCMU or L16.")

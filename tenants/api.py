@@ -8,6 +8,7 @@ another organization's ids are simply not found. Errors leave through
 
 from urllib.parse import parse_qs, urlsplit
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.authentication import SessionAuthentication
@@ -17,8 +18,8 @@ from rest_framework.views import APIView
 
 from tenants.auth import ApiKeyAuthentication
 from tenants.errors import v1_exception_handler
-from tenants.models import Organization, OrganizationAPIKey
-from tenants.scoping import organization_of
+from tenants.models import Organization, OrganizationAPIKey, Role
+from tenants.scoping import organization_of, role_of
 
 
 class IsOrganizationMember(permissions.BasePermission):
@@ -35,6 +36,9 @@ class IsOrganizationMember(permissions.BasePermission):
         if organization_of(user) is None:
             raise exceptions.PermissionDenied("This login does not belong to an organization.")
         return request.method in permissions.SAFE_METHODS or user.is_staff
+
+
+INVALID_CURSOR = "This cursor is not valid; use a next or previous link."
 
 
 class Pages(CursorPagination):
@@ -61,7 +65,7 @@ class Pages(CursorPagination):
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound:
-            raise exceptions.ValidationError({"cursor": ["This cursor is not valid; use a next or previous link."]})
+            raise exceptions.ValidationError({"cursor": [INVALID_CURSOR]}) from None
 
     def get_paginated_response(self, data):
         next_link = self.get_next_link()
@@ -243,7 +247,20 @@ class V1View(APIView):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    def page(self, queryset, serializer_class, ordering):
+    @property
+    def secrets_context(self) -> dict:
+        """Serializer context: secrets are shown to the organization's API keys and its admins only."""
+        user = self.request.user
+        shown = isinstance(self.request.auth, OrganizationAPIKey) or bool(
+            user and user.is_authenticated and (user.is_superuser or role_of(user) == Role.ORG_ADMIN)
+        )
+        return {"show_secrets": shown}
+
+    def page(self, queryset, serializer_class, ordering, context=None):
         paginator = Pages(ordering)
-        rows = paginator.paginate_queryset(queryset, self.request, view=self)
-        return paginator.get_paginated_response(serializer_class(rows, many=True).data)
+        try:
+            rows = paginator.paginate_queryset(queryset, self.request, view=self)
+        except (DjangoValidationError, ValueError, TypeError, OverflowError):
+            # A cursor that decodes but whose position is not a value of the ordering field.
+            raise exceptions.ValidationError({"cursor": [INVALID_CURSOR]}) from None
+        return paginator.get_paginated_response(serializer_class(rows, many=True, context=context or {}).data)

@@ -7,10 +7,15 @@ their role allows (`supervisor_can`), so a fresh `manage.py demo` supervisor jus
 A read-only viewer gets the same pages with "view" only.
 """
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
 
+from tenants.errors import ServiceError
 from tenants.models import Membership, Organization, Role
+
+SAVE_CONFLICT = "This conflicts with a record saved meanwhile; check the values and save again."
 
 
 def membership_of(user) -> Membership | None:
@@ -65,6 +70,31 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
 
     # What a supervisor may do on this page: any of "view", "add", "change", "delete".
     supervisor_can = frozenset({"view", "add", "change", "delete"})
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # A conflict the form's own checks could not see (a concurrent save, a unique row
+        # written meanwhile) is shown on the form like any other error, not as a 500.
+        try:
+            with transaction.atomic():
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        except (ServiceError, IntegrityError) as exc:
+            request._save_conflict = exc.message if isinstance(exc, ServiceError) else SAVE_CONFLICT
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        conflict: str | None = getattr(request, "_save_conflict", None)
+        if conflict is None:
+            return form
+        message: str = conflict
+
+        class ConflictForm(form):  # type: ignore[valid-type,misc]
+            def clean(self):
+                super().clean()
+                raise forms.ValidationError(message)
+
+        ConflictForm.__name__ = form.__name__
+        return ConflictForm
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

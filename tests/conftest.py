@@ -100,6 +100,7 @@ class Received:
     headers: dict
     body: dict
     raw: bytes
+    query: str = ""  # the raw query string, as sent
 
 
 @dataclass
@@ -108,7 +109,7 @@ class WebhookServer:
 
     base_url: str
     received: list = field(default_factory=list)
-    # path -> (status, body bytes or dict, delay seconds)
+    # path -> (status, body bytes or dict, delay seconds[, extra headers])
     responses: dict = field(default_factory=dict)
 
     def url(self, path):
@@ -135,9 +136,9 @@ def webhook_server():
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else dict(parse_qsl(parts.query))
-            received.append(Received(self.command, parts.path, dict(self.headers), body, raw))
+            received.append(Received(self.command, parts.path, dict(self.headers), body, raw, parts.query))
             default = (200, STREAM_JSON if parts.path.endswith("answer") else {"ok": True}, 0)
-            status, reply, delay = server_state.responses.get(parts.path, default)
+            status, reply, delay, *extra = server_state.responses.get(parts.path, default)
             if delay:
                 time.sleep(delay)
             payload = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
@@ -145,6 +146,8 @@ def webhook_server():
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):

@@ -6,6 +6,8 @@ Errors leave through `sfvopi_exception_handler` in the documented {"message"} sh
 
 import functools
 
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -348,3 +350,9 @@ class CallDetailView(SfvopiView):
         self.failure_message = "Failed to hang up call"
         call = selectors.call_get(organization=self.organization, request_uuid=request_uuid)
         return envelope(call_public(services.call_hangup(call=call)))
+
+
+@csrf_exempt
+def not_found(request, *args, **kwargs):
+    """Unknown paths under /superfone/ answer in SFVoPI's envelope, not Django's HTML page."""
+    return JsonResponse({"message": "Not found"}, status=404)

@@ -11,12 +11,12 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
 
-from calls import lifecycle
+from calls import lifecycle, urlguard
 from calls.models import Call, CallStatus
 
 # (connect, read) seconds for every request to a carrier.
 TIMEOUT = (3.05, 10)
-ERROR_EXCERPT_CHARS = 300
+CARRIER_RESPONSE_KEEP_CHARS = 4000
 
 # Q.850 causes by the names Plivo-family carriers report (docs/providers.md, "Hangup causes").
 Q850_BY_NAME = {
@@ -146,27 +146,60 @@ def as_int(value):
 
 
 def carrier_session() -> requests.Session:
-    """The one HTTP session of a carrier module (connections are reused between requests)."""
-    session = requests.Session()
-    session.headers["User-Agent"] = "callcenter-carrier/1.0"
-    return session
+    """The one HTTP session of a carrier module (connections are reused between requests).
+
+    Its connections go to the address the URL guard checked (calls.urlguard.pinned_send).
+    """
+    return urlguard.pinned_session("callcenter-carrier/1.0")
 
 
-def send(session, method, url, *, carrier, **kwargs):
+# What a carrier's refusal means, in our words: a carrier's own text never reaches fields
+# customers read (Call.carrier_error, event notes); it is kept in Call.carrier_response for staff.
+_REFUSAL_WORDS = {
+    400: "the carrier refused the request as invalid",
+    401: "the carrier refused the account's credentials",
+    403: "the carrier refused the account's credentials",
+    404: "the carrier does not know this call or resource",
+    409: "the carrier refused the request as conflicting",
+    422: "the carrier refused the request as invalid",
+    429: "the carrier is limiting our request rate",
+}
+
+
+def refusal_words(status_code: int) -> str:
+    if status_code >= 500:
+        return "the carrier had an error on its side"
+    return _REFUSAL_WORDS.get(status_code, "the carrier refused the request")
+
+
+def keep_carrier_response(call, text: str) -> None:
+    """Keep a carrier's raw answer about `call` for staff diagnostics (size-capped, admin only)."""
+    if call is not None and getattr(call, "pk", None):
+        Call.objects.filter(pk=call.pk).update(carrier_response=text[:CARRIER_RESPONSE_KEEP_CHARS])
+
+
+def send(session, method, url, *, carrier, call=None, **kwargs):
     """One request to a carrier. Timeouts, connection errors, 429 and 5xx raise a retryable CarrierError.
 
-    Error messages carry the status and the start of the body, never the URL or headers
-    (they hold account ids and tokens).
+    The URL is checked like a webhook's (calls.urlguard): resolved, every address public,
+    the connection pinned to the checked address and redirects never followed, so the
+    account's credentials go only to the host that was checked. Error messages are our own
+    words with the status, never the URL, headers or the carrier's text; the carrier's
+    answer is kept in `call.carrier_response` for staff.
     """
     try:
-        response = session.request(method, url, timeout=TIMEOUT, allow_redirects=False, **kwargs)
+        prepared = session.prepare_request(requests.Request(method, url, **kwargs))
+        response = urlguard.pinned_send(session, prepared, timeout=TIMEOUT)
+    except urlguard.UnsafeURL:
+        raise CarrierError(f"{carrier}: the carrier account's address is not a public address") from None
     except requests.Timeout:
         raise CarrierError(f"{carrier}: no response within {TIMEOUT[1]} s", retryable=True) from None
-    except requests.RequestException as exc:
+    except (requests.RequestException, ValueError) as exc:
         raise CarrierError(f"{carrier}: cannot connect ({type(exc).__name__})", retryable=True) from None
     if response.status_code < 400:
         return response
-    message = f"{carrier}: HTTP {response.status_code}: {response.text[:ERROR_EXCERPT_CHARS]}".strip()
+    keep_carrier_response(call, f"HTTP {response.status_code}\n{response.text}")
+    message = f"{carrier}: HTTP {response.status_code}: {refusal_words(response.status_code)}"
     if response.status_code == 429 or response.status_code >= 500:
         raise CarrierError(message, retryable=True, retry_after=_retry_after(response))
     raise CarrierError(message)

@@ -20,6 +20,7 @@ from calls.carriers.base import (
     callback_params,
     carrier_session,
     ended,
+    keep_carrier_response,
     send,
     xml_response,
 )
@@ -59,17 +60,18 @@ class CallApiCarrier(Carrier):
             "StatusCallbackEvent": separator.join(EVENTS),
             "Timeout": str(call.ring_timeout),
         }
-        response = send(_session, "POST", self._calls_url(), carrier="CallAPI", data=form, auth=self._auth())
+        response = send(_session, "POST", self._calls_url(), carrier="CallAPI", call=call, data=form, auth=self._auth())
         try:
             return str(response.json()["sid"])
         except (ValueError, KeyError, TypeError):
-            raise CarrierError(f"CallAPI: no sid in its answer: {response.text[:200]}") from None
+            keep_carrier_response(call, response.text)
+            raise CarrierError("CallAPI: its answer held no call sid") from None
 
     def hang_up(self, call):
         # canceled only stops a queued or ringing call; completed also ends one in progress.
         status = "completed" if call.answered_at else "canceled"
         url = self._calls_url(f"/{call.carrier_call_id}")
-        send(_session, "POST", url, carrier="CallAPI", data={"Status": status}, auth=self._auth())
+        send(_session, "POST", url, carrier="CallAPI", call=call, data={"Status": status}, auth=self._auth())
 
     def authenticate(self, request):
         """Restcomm documents no callback signature: the unguessable token in our URL is the proof."""

@@ -25,6 +25,7 @@ from calls.carriers.base import (
     carrier_session,
     digits,
     ended,
+    keep_carrier_response,
     send,
 )
 from calls.models import CallStatus
@@ -63,7 +64,7 @@ class DidForSaleCarrier(Carrier):
         if call.app and call.app.send_digits:
             form["senddigits"] = call.app.send_digits
         url = self.endpoint("/CallTermination/")
-        response = send(_session, "POST", url, carrier="DIDforSale", data=form,
+        response = send(_session, "POST", url, carrier="DIDforSale", call=call, data=form,
                         headers={"apikey": self.credential("api_key")})
         try:
             body = response.json()
@@ -72,7 +73,8 @@ class DidForSaleCarrier(Carrier):
         if isinstance(body, dict):
             fields = _lowered(body)
             if fields.get("error") or str(fields.get("status", "")).lower() in ("error", "failed", "fail"):
-                raise CarrierError(f"DIDforSale: refused: {response.text[:200]}")
+                keep_carrier_response(call, response.text)
+                raise CarrierError("DIDforSale: it refused the call")
             for name in ID_FIELDS:
                 if fields.get(name):
                     return str(fields[name])

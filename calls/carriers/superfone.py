@@ -24,6 +24,7 @@ from calls.carriers.base import (
     answer_verdict,
     as_int,
     carrier_session,
+    keep_carrier_response,
     q850,
     send,
 )
@@ -46,7 +47,7 @@ def _fields(request):
         return request.GET.dict()
     try:
         body = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return body if isinstance(body, dict) else {}
 
@@ -59,11 +60,12 @@ class SuperfoneCarrier(Carrier):
     def _headers(self):
         return {"X-API-Key": self.credential("api_key")}
 
-    def _data(self, response):
+    def _data(self, response, call):
         try:
             return response.json()["data"]
         except (ValueError, KeyError, TypeError):
-            raise CarrierError(f"Superfone: unexpected answer: {response.text[:200]}") from None
+            keep_carrier_response(call, response.text)
+            raise CarrierError("Superfone: its answer was not in the documented shape") from None
 
     def place(self, call):
         body = {
@@ -79,19 +81,20 @@ class SuperfoneCarrier(Carrier):
             "ring_timeout": call.ring_timeout,
         }
         url = self.endpoint("/sfvopi/calls")
-        response = send(_session, "POST", url, carrier="Superfone", json=body, headers=self._headers())
-        data = self._data(response)
+        response = send(_session, "POST", url, carrier="Superfone", call=call, json=body, headers=self._headers())
+        data = self._data(response, call)
         if not isinstance(data, dict) or not data.get("request_uuid"):
-            raise CarrierError(f"Superfone: no request_uuid in its answer: {response.text[:200]}")
+            keep_carrier_response(call, response.text)
+            raise CarrierError("Superfone: its answer held no request_uuid")
         return str(data["request_uuid"])
 
     def _click_to_call(self, call, action):
         params = {"customer_number": call.to_number, "user_number": call.agent.number, "call_action": action}
         url = self.endpoint("/api/customer/click-2-call")
-        return send(_session, "GET", url, carrier="Superfone", params=params, headers=self._headers())
+        return send(_session, "GET", url, carrier="Superfone", call=call, params=params, headers=self._headers())
 
     def place_bridged(self, call):
-        data = self._data(self._click_to_call(call, "START"))
+        data = self._data(self._click_to_call(call, "START"), call)
         if not isinstance(data, dict) or not data.get("sentSuccess"):
             raise CarrierError("Superfone: the click-to-call notification was not delivered to the agent's app.")
         return f"notification-{data.get('notificationID')}"

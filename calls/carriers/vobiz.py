@@ -29,6 +29,7 @@ from calls.carriers.base import (
     carrier_session,
     digits,
     ended,
+    keep_carrier_response,
     q850,
     send,
     xml_response,
@@ -100,11 +101,12 @@ class VobizCarrier(Carrier):
             "hangup_on_ring": call.ring_timeout,
             **extra,
         }
-        response = send(_session, "POST", self._calls_url(), carrier="Vobiz", json=body, headers=self._headers())
+        response = send(_session, "POST", self._calls_url(), carrier="Vobiz", call=call, json=body, headers=self._headers())
         try:
             request_uuid = response.json()["request_uuid"]
         except (ValueError, KeyError, TypeError):
-            raise CarrierError(f"Vobiz: no request_uuid in its answer: {response.text[:200]}") from None
+            keep_carrier_response(call, response.text)
+            raise CarrierError("Vobiz: its answer held no request_uuid") from None
         return str(request_uuid)
 
     def place(self, call):
@@ -126,7 +128,7 @@ class VobizCarrier(Carrier):
     def hang_up(self, call):
         url = self.endpoint(f"/Account/{self.credential('auth_id')}/Call/{call.carrier_call_id}/")
         try:
-            send(_session, "DELETE", url, carrier="Vobiz", headers=self._headers())
+            send(_session, "DELETE", url, carrier="Vobiz", call=call, headers=self._headers())
         except CarrierError as exc:
             if "HTTP 404" not in str(exc):  # already over at Vobiz
                 raise

@@ -16,7 +16,7 @@ URL = "/superfone/api/customer/click-2-call"
 
 
 async def socket(path, user=None):
-    headers = [(b"origin", b"http://127.0.0.1")]
+    headers = [(b"origin", b"http://127.0.0.1:8000")]  # PUBLIC_BASE_URL's origin
     if user is not None:
         session = (await database_sync_to_async(login)(user)).cookies["sessionid"].value
         headers.append((b"cookie", f"sessionid={session}".encode()))

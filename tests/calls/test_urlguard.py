@@ -35,6 +35,47 @@ REFUSED = [
     "file:///etc/passwd",
     "http:///hook",
     "http://example.com:99999/hook",
+    # IPv6 forms that embed an IPv4 address or reach an internal network
+    "http://[::127.0.0.1]/hook",
+    "http://[::7f00:1]/hook",
+    "http://[::10.0.0.1]/hook",
+    "http://[::169.254.169.254]/hook",
+    "http://[::8.8.8.8]/hook",
+    "http://[::]/hook",
+    "http://[0:0:0:0:0:0:0:0]/hook",
+    "http://[0:0:0:0:0:0:0:1]/hook",
+    "http://[::ffff:10.0.0.1]/hook",
+    "http://[::ffff:192.168.0.1]/hook",
+    "http://[::ffff:0:7f00:1]/hook",
+    "http://[64:ff9b::127.0.0.1]/hook",
+    "http://[64:ff9b::7f00:1]/hook",
+    "http://[64:ff9b::a9fe:a9fe]/hook",
+    "http://[64:ff9b::10.0.0.1]/hook",
+    "http://[64:ff9b::8.8.8.8]/hook",
+    "http://[64:ff9b:1::a00:1]/hook",
+    "http://[64:ff9b:1:ffff::7f00:1]/hook",
+    "http://[2002:7f00:1::]/hook",
+    "http://[2002:7f00:0001::1]/hook",
+    "http://[2002:a9fe:a9fe::]/hook",
+    "http://[2002:c0a8:101::1]/hook",
+    "http://[2002:a00:1::]/hook",
+    "http://[2002::]/hook",
+    "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",
+    "http://[2001::1]/hook",
+    "http://[2001:0:7f00:1::]/hook",
+    "http://[fc00::1]/hook",
+    "http://[fdff:ffff::1]/hook",
+    "http://[fd12:3456:789a::1]/hook",
+    "http://[fec0::1]/hook",
+    "http://[feff::1]/hook",
+    "http://[fe80::a9fe:a9fe]/hook",
+    "http://[ff02::1]/hook",
+    "http://[ff05::2]/hook",
+    "http://[ff0e::1]/hook",
+    "http://[100::1]/hook",
+    "http://[2001:db8::1]/hook",
+    "http://[::1%25eth0]/hook",
+    "http://[fe80::1%25eth0]/hook",
 ]
 
 
@@ -45,7 +86,7 @@ def test_it_refuses_internal_targets_in_every_spelling(url, settings):
         check_webhook_url(url)
 
 
-@pytest.mark.parametrize("url", ["https://hooks.example.com/a", "http://8.8.8.8/a", "https://[2001:4860::8888]/a"])
+@pytest.mark.parametrize("url", ["https://hooks.example.com/a", "http://8.8.8.8/a", "https://[2001:4860::8888]/a", "http://[2002:808:808::1]/a"])
 def test_it_accepts_public_targets(url, settings):
     settings.ALLOW_PRIVATE_WEBHOOK_URLS = False
     check_webhook_url(url)

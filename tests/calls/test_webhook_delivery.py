@@ -1,6 +1,10 @@
 """Customer webhooks: signatures, the opt-in retry ladder, dead letters, redirects and pinning."""
 
 import socket
+import textwrap
+import urllib
+import urllib.parse
+from pathlib import Path
 from datetime import timedelta
 
 import pytest
@@ -93,12 +97,14 @@ def test_a_dead_letter_can_be_redelivered(webhook_server, ended_call):
     assert not delivery.redeliver(hook)
 
 
-def test_it_does_not_follow_redirects(webhook_server, ended_call):
-    webhook_server.responses["/hangup"] = (302, b"", 0)
+@pytest.mark.parametrize("status", [302, 307])
+def test_it_does_not_follow_redirects(webhook_server, ended_call, status):
+    # A real redirect with a Location to an internal target: following it would reach /internal.
+    webhook_server.responses["/hangup"] = (status, b"", 0, {"Location": webhook_server.url("/internal")})
     hook = ended_call()
     delivery.deliver(hook.pk)
     hook.refresh_from_db()
-    assert (hook.state, hook.response_code, hook.error) == ("failed", 302, "HTTP 302")
+    assert (hook.state, hook.response_code, hook.error) == ("failed", status, f"HTTP {status}")
     assert webhook_server.paths() == ["/hangup"]
 
 
@@ -187,3 +193,32 @@ def test_another_organization_cannot_read_or_rotate_the_secret(tenant, other_ten
     assert other_tenant.api.post(url).status_code == 404
     tenant.app.refresh_from_db()
     assert tenant.app.previous_webhook_secret == ""
+
+
+def _readme_verifier():
+    """The README's verification code, exactly as it is printed there."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("<!-- verify-webhook -->", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace = {"urllib": urllib}
+    exec(textwrap.dedent(block), namespace)  # noqa: S102  # our own README's example
+    return namespace["verify_webhook"]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_readme_verification_code_verifies_get_and_post_webhooks(tenant, webhook_server, ended_call, method):
+    verify_webhook = _readme_verifier()
+    hook = ended_call("/hangup?customer=1", method=method)
+    delivery.deliver(hook.pk)
+    [received] = webhook_server.received
+    headers = {name.lower(): value for name, value in received.headers.items()}
+
+    payload = verify_webhook(tenant.app.webhook_secret, received.method, received.query, received.raw, headers)
+
+    assert received.method == method
+    assert payload["request_uuid"] == hook.call.request_uuid
+    if method == "GET":
+        assert payload["customer"] == "1"  # the URL's own query is covered too
+        tampered = received.query.replace("BUSY", "COMPLETED")
+        assert tampered != received.query
+        with pytest.raises(WebhookVerificationError):
+            verify_webhook(tenant.app.webhook_secret, "GET", tampered, b"", headers)

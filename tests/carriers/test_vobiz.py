@@ -147,7 +147,10 @@ def test_it_fails_the_call_with_the_carriers_error_when_retries_run_out(
 
     call.refresh_from_db()
     assert call.status == "failed" and len(vobiz.seen) == 3
-    assert "HTTP 502" in call.carrier_error and "upstream gateway down" in call.carrier_error
+    # Customers read carrier_error: our words and the status; the carrier's text is for staff.
+    assert "HTTP 502" in call.carrier_error and "upstream gateway down" not in call.carrier_error
+    assert "upstream gateway down" in call.carrier_response
+    assert all("upstream gateway down" not in event.note for event in call.events.all())
     assert webhook_server.paths() == ["/hangup"]
     for text in (call.carrier_error, caplog.text, str(vobiz_account), repr(vobiz_account)):
         assert vobiz.auth_token not in text and vobiz.auth_id not in text

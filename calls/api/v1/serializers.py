@@ -19,8 +19,14 @@ class AppSerializer(AppFieldsSerializer):
     class Meta:
         ref_name = "ApiApp"  # "App" is the SFVoPI shape
 
-    webhook_secret = serializers.CharField(help_text="Verifies the Standard Webhooks signature of our webhooks.")
+    webhook_secret = serializers.SerializerMethodField(
+        help_text="Verifies the Standard Webhooks signature of our webhooks. Shown to API keys and "
+        "organization admins; null for other members."
+    )
     numbers = serializers.SerializerMethodField()
+
+    def get_webhook_secret(self, app) -> str | None:
+        return app.webhook_secret if self.context.get("show_secrets") else None
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField(allow_null=True)
 

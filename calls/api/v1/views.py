@@ -4,6 +4,7 @@ What every /api/v1 view shares (who may call, pages, errors) is tenants/api.py.
 """
 
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -114,7 +115,7 @@ class AppListView(V1View):
     )
     def get(self, request):
         apps = selectors.app_list(organization=self.organization).prefetch_related("numbers")
-        return self.page(apps, v1.AppSerializer, ("-created_at", "-id"))
+        return self.page(apps, v1.AppSerializer, ("-created_at", "-id"), context=self.secrets_context)
 
     @extend_schema(
         tags=["Apps"], summary="Create an app", request=AppWriteSerializer, responses=responses({201: v1.AppSerializer}, 415)
@@ -122,14 +123,14 @@ class AppListView(V1View):
     def post(self, request):
         data = self.validated(AppWriteSerializer)
         app = services.app_create(organization=self.organization, created_by=request.user, **data)
-        return Response(v1.AppSerializer(_app_with_numbers(self.organization, app.app_id)).data, status=201)
+        return Response(v1.AppSerializer(_app_with_numbers(self.organization, app.app_id), context=self.secrets_context).data, status=201)
 
 
 class AppDetailView(V1View):
     @extend_schema(tags=["Apps"], summary="One app", responses=responses({200: v1.AppSerializer}, 404))
     def get(self, request, app_id):
         selectors.app_get(organization=self.organization, app_id=app_id)
-        return Response(v1.AppSerializer(_app_with_numbers(self.organization, app_id)).data)
+        return Response(v1.AppSerializer(_app_with_numbers(self.organization, app_id), context=self.secrets_context).data)
 
     @extend_schema(
         tags=["Apps"],
@@ -140,7 +141,7 @@ class AppDetailView(V1View):
     def patch(self, request, app_id):
         app = selectors.app_get(organization=self.organization, app_id=app_id)
         services.app_update(app=app, **self.validated(AppWriteSerializer, partial=True))
-        return Response(v1.AppSerializer(_app_with_numbers(self.organization, app_id)).data)
+        return Response(v1.AppSerializer(_app_with_numbers(self.organization, app_id), context=self.secrets_context).data)
 
     @extend_schema(
         tags=["Apps"],
@@ -259,6 +260,7 @@ class WebhookDeliveryRedeliverView(V1View):
         return Response(v1.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
     """Unknown paths under /api/v1 answer in the API's envelope, not Django's HTML page."""
     return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
