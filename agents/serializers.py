@@ -15,14 +15,14 @@ class AgentSerializer(serializers.Serializer):
     number = serializers.CharField()
     click_to_call_enabled = serializers.BooleanField()
     is_active = serializers.BooleanField()
-    state = serializers.SerializerMethodField()
+    state = serializers.SerializerMethodField(help_text="available, on_call, wrap_up, paused or offline")
     current_call = serializers.CharField(
         source="live_call_uuid", allow_null=True, help_text="request_uuid of the agent's live call"
     )
     created_at = serializers.DateTimeField()
 
-    def get_state(self, agent) -> str:
-        return agent_state(is_active=agent.is_active, on_call=agent.live_call_uuid is not None)
+    def get_state(self, agent) -> str:  # noqa: D102
+        return agent_state(agent=agent)
 
 
 class AgentCreateSerializer(serializers.Serializer):
@@ -48,4 +48,13 @@ class AgentUpdateSerializer(serializers.Serializer):
 class AgentStateSerializer(serializers.Serializer):
     agent_id = serializers.IntegerField()
     state = serializers.ChoiceField(choices=AGENT_STATES)
+    label = serializers.CharField(help_text="The state in words: Available, On call, Wrap-up, Paused, Offline")
+    pause_reason = serializers.CharField(allow_null=True)
+    pause_reason_id = serializers.IntegerField(allow_null=True)
+    since = serializers.DateTimeField(allow_null=True, help_text="When the agent entered this state")
     call = v1.CallSerializer(allow_null=True)
+
+
+class AgentStateSetSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["available", "paused", "offline"])
+    pause_reason_id = serializers.IntegerField(required=False, help_text="Required with paused")
