@@ -4,7 +4,7 @@ Agent states live in agents/states.py. Every function here is the one way its ch
 made, from the console, /api/v1 or the admin alike.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -172,7 +172,7 @@ def callback_schedule(*, agent: Agent, number: str, due_at: datetime, note: str 
         if call_uuid else None
     callback = Callback.objects.create(
         organization_id=agent.organization_id, agent=agent, contact=contact, number=number,
-        due_at=due_at.astimezone(timezone.UTC), note=note, call=call,
+        due_at=due_at.astimezone(UTC), note=note, call=call,
     )
     transaction.on_commit(lambda: callback_remind.using(run_after=callback.due_at).enqueue(callback.pk))
     return callback

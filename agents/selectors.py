@@ -10,6 +10,7 @@ from agents.models import (
     Agent,
     AgentState,
     AgentStatus,
+    CallDisposition,
     Callback,
     ConsoleConnection,
     Contact,
@@ -231,3 +232,23 @@ def organization_dispositions(*, organization_id: int) -> QuerySet[Disposition]:
 
 def organization_pause_reasons(*, organization_id: int) -> QuerySet[PauseReason]:
     return PauseReason.objects.filter(organization_id=organization_id, is_active=True)
+
+
+def call_disposition_get(*, organization_id: int, call_uuid: str) -> CallDisposition:
+    row = CallDisposition.objects.select_related("call", "disposition").filter(
+        organization_id=organization_id, call__request_uuid=call_uuid).first()
+    if row is None:
+        raise ServiceError("This call has no disposition", status=404, code="disposition_not_found")
+    return row
+
+
+def callback_search(*, organization_id: int, agent_id: int | None = None, status: str | None = None,
+                    ids: list | None = None) -> QuerySet[Callback]:
+    rows = Callback.objects.filter(organization_id=organization_id).select_related("contact", "agent")
+    if agent_id is not None:
+        rows = rows.filter(agent_id=agent_id)
+    if status:
+        rows = rows.filter(status=status)
+    if ids is not None:
+        rows = rows.filter(pk__in=[pk for pk in (as_id(i) for i in ids) if pk])
+    return rows.order_by("due_at", "id")

@@ -58,3 +58,98 @@ class AgentStateSerializer(serializers.Serializer):
 class AgentStateSetSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=["available", "paused", "offline"])
     pause_reason_id = serializers.IntegerField(required=False, help_text="Required with paused")
+
+
+class AgentCallSerializer(serializers.Serializer):
+    to = PhoneNumberField(help_text="The customer's number; the agent's phone rings first")
+
+
+class NamedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class DispositionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    label = serializers.CharField()
+
+
+class ContactNumberSerializer(serializers.Serializer):
+    number = serializers.CharField(help_text="E.164")
+
+
+class ContactSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    company = serializers.CharField()
+    email = serializers.CharField()
+    notes = serializers.CharField()
+    external_id = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    numbers = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_numbers(self, contact) -> list[str]:
+        return [row.number for row in contact.numbers.all()]
+
+
+class ContactWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    numbers = serializers.ListField(child=PhoneNumberField(), min_length=1, max_length=20,
+                                    help_text="Phone numbers, normalized to E.164")
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
+    external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list,
+                                 max_length=50)
+
+
+class ContactSearchSerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                              help_text="Part of a name, company, email or number; or an exact external id")
+
+
+class CallDispositionSerializer(serializers.Serializer):
+    call_uuid = serializers.CharField()
+    disposition = DispositionSerializer()
+    note = serializers.CharField()
+    agent_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.CharField()
+    updated_at = serializers.CharField()
+
+
+class CallDispositionWriteSerializer(serializers.Serializer):
+    disposition_id = serializers.IntegerField(min_value=1, max_value=v1.MAX_ID)
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class CallbackSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    agent_id = serializers.IntegerField()
+    contact_id = serializers.IntegerField(allow_null=True)
+    contact_name = serializers.CharField(allow_null=True)
+    number = serializers.CharField()
+    due_at = serializers.CharField(help_text="UTC, ISO 8601")
+    due_local = serializers.CharField(help_text="The due time in the organization's time zone")
+    time_zone = serializers.CharField()
+    note = serializers.CharField()
+    status = serializers.ChoiceField(choices=["pending", "done", "missed"])
+
+    def to_representation(self, instance):
+        from agents.desk import callback_public
+        from agents.selectors import desk_settings
+
+        return callback_public(instance, time_zone=desk_settings(organization_id=instance.organization_id).time_zone)
+
+
+class CallbackWriteSerializer(serializers.Serializer):
+    agent_id = serializers.IntegerField(min_value=1, max_value=v1.MAX_ID)
+    number = PhoneNumberField()
+    due_at = serializers.DateTimeField(
+        help_text="With an offset, or without one to be read in the organization's time zone", default_timezone=None
+    )
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    contact_id = serializers.IntegerField(required=False, min_value=1, max_value=v1.MAX_ID)
