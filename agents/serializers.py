@@ -145,11 +145,16 @@ class CallbackSerializer(serializers.Serializer):
         return callback_public(instance, time_zone=desk_settings(organization_id=instance.organization_id).time_zone)
 
 
+class LocalDateTimeField(serializers.DateTimeField):
+    """Keeps a time given without an offset naive, for the service to read in the organization's zone."""
+
+    def enforce_timezone(self, value):
+        return value
+
+
 class CallbackWriteSerializer(serializers.Serializer):
     agent_id = serializers.IntegerField(min_value=1, max_value=v1.MAX_ID)
     number = PhoneNumberField()
-    due_at = serializers.DateTimeField(
-        help_text="With an offset, or without one to be read in the organization's time zone", default_timezone=None
-    )
+    due_at = LocalDateTimeField(help_text="With an offset, or without one to be read in the organization's time zone")
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     contact_id = serializers.IntegerField(required=False, min_value=1, max_value=v1.MAX_ID)
