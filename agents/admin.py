@@ -125,3 +125,4 @@ class ClickToCallNotificationAdmin(OrganizationScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+from agents import admin_desk  # noqa: E402,F401  (registers the desk's pages)

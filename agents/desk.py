@@ -189,10 +189,17 @@ def callback_reminder_send(*, callback_id: int) -> bool:
     if callback is None or callback.due_at > timezone.now():
         return False
     Callback.objects.filter(pk=callback.pk).update(reminded_at=timezone.now())
+    # Still pending once the grace time is over, it is missed (and shows to supervisors).
+    callback_miss.using(run_after=callback.due_at + CALLBACK_GRACE).enqueue(callback.pk)
     zone = selectors.desk_settings(organization_id=callback.organization_id).time_zone
     realtime.send(realtime.agent_group(callback.agent_id),
                   {"type": "agent.callback", "callback": callback_public(callback, time_zone=zone)})
     return True
+
+
+@task()
+def callback_miss(callback_id: int) -> None:
+    callbacks_mark_missed()
 
 
 def callback_done(*, agent: Agent, callback_id: int) -> Callback:
