@@ -104,7 +104,7 @@ def agent_current_call(*, agent):
 def agent_recent_calls(*, agent, limit=RECENT_CALLS):
     return list(
         Call.objects.filter(organization_id=agent.organization_id, agent=agent)
-        .select_related("app")
+        .select_related("app", "disposition__disposition")
         .order_by("-created_at", "-id")[:limit]
     )
 
@@ -252,3 +252,40 @@ def callback_search(*, organization_id: int, agent_id: int | None = None, status
     if ids is not None:
         rows = rows.filter(pk__in=[pk for pk in (as_id(i) for i in ids) if pk])
     return rows.order_by("due_at", "id")
+
+
+def crm_link(*, template: str, contact: Contact | None, number: str) -> str | None:
+    """The organization's CRM link template filled in for a contact; None without a template or an id it needs."""
+    if not template or not template.startswith(("https://", "http://")):
+        return None
+    external_id = contact.external_id if contact else ""
+    if "{external_id}" in template and not external_id:
+        return None
+    if "{contact_id}" in template and contact is None:
+        return None
+    from urllib.parse import quote
+
+    return (template.replace("{external_id}", quote(external_id, safe=""))
+            .replace("{contact_id}", str(contact.pk if contact else ""))
+            .replace("{number}", quote(number, safe="")))
+
+
+@dataclass(frozen=True)
+class ScreenPop:
+    number: str
+    contact: Contact | None
+    recent_calls: list[Call]
+    crm_link: str | None
+
+
+def screen_pop(*, organization_id: int, number: str) -> ScreenPop:
+    """What the console shows as a call starts: who it is, their last calls, the link into the CRM."""
+    contact = contact_for_number(organization_id=organization_id, number=number)
+    numbers = [row.number for row in contact.numbers.all()] if contact else [number]
+    settings = desk_settings(organization_id=organization_id)
+    return ScreenPop(
+        number=number,
+        contact=contact,
+        recent_calls=contact_recent_calls(organization_id=organization_id, numbers=numbers),
+        crm_link=crm_link(template=settings.crm_link_template, contact=contact, number=number),
+    )
