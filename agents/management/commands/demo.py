@@ -76,7 +76,7 @@ class Command(BaseCommand):
             PauseReason.objects.get_or_create(organization=organization, name=name)
         for code, label in DISPOSITIONS:
             Disposition.objects.get_or_create(organization=organization, code=code, defaults={"label": label})
-        demo_contact = f"+918000{organization.pk:04d}77"
+        demo_contact = f"+918000{organization.pk:04d}88"  # the sandbox keeps it on until we end it
         if not ContactNumber.objects.filter(organization=organization, number=demo_contact).exists():
             desk.contact_save(organization=organization, name="Priya Shah", company="Kite Travel",
                               email="priya@example.com", external_id="C-1001", numbers=[demo_contact],
