@@ -2,12 +2,11 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
-from django.db.models import Exists, OuterRef
 
 from agents import services
 from agents.models import Agent, ClickToCallNotification
-from agents.selectors import agent_state
-from calls.models import LIVE_STATUSES, Call
+from agents.models import AgentStatus
+from agents.selectors import agent_state, with_current_state
 from calls.phone import InvalidPhoneNumber, to_e164
 from tenants.scoping import OrganizationScopedAdmin, organization_of
 
@@ -67,8 +66,7 @@ class AgentAdmin(OrganizationScopedAdmin):
     supervisor_can = frozenset({"view", "add", "change"})
 
     def get_queryset(self, request):
-        live = Call.objects.filter(agent=OuterRef("pk"), status__in=LIVE_STATUSES)
-        return super().get_queryset(request).annotate(on_call=Exists(live))
+        return with_current_state(super().get_queryset(request))
 
     def get_form(self, request, obj=None, **kwargs):
         kwargs["form"] = AgentAddForm if obj is None else AgentChangeForm
@@ -87,11 +85,9 @@ class AgentAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="state")
     def state(self, agent):
-        on_call = getattr(agent, "on_call", None)
-        if on_call is None:
-            on_call = agent.calls.filter(status__in=LIVE_STATUSES).exists()
-        state = agent_state(is_active=agent.is_active, on_call=on_call)
-        return "on a call" if state == "on_call" else state
+        state = AgentStatus(agent_state(agent=agent)).label
+        reason = getattr(agent, "current_pause_reason", None)
+        return f"{state} ({reason})" if reason else state
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -129,3 +125,4 @@ class ClickToCallNotificationAdmin(OrganizationScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+from agents import admin_desk  # noqa: E402,F401  (registers the desk's pages)

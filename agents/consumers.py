@@ -10,7 +10,7 @@ import asyncio
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from agents import selectors, services
+from agents import selectors, services, states
 from calls import realtime
 
 # Close codes the browser can tell apart from network failures (4000-4999 are ours).
@@ -76,6 +76,9 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
     async def call_update(self, message):
         await self.send_json({"type": "call.update", "call": message["call"]})
 
+    async def agent_state(self, message):
+        await self.send_json({"type": "agent.state", "state": message["state"]})
+
 
 class ConsoleConsumer(_LiveConsumer):
     """An agent's console tab: the agent's calls and click-to-call notifications.
@@ -96,15 +99,20 @@ class ConsoleConsumer(_LiveConsumer):
         await database_sync_to_async(services.console_connection_open)(
             agent=self.agent, channel_name=self.channel_name
         )
+        await database_sync_to_async(states.console_opened)(agent=self.agent)
 
     async def closed(self):
         await database_sync_to_async(services.console_connection_close)(channel_name=self.channel_name)
+        await database_sync_to_async(states.console_closed)(agent=self.agent)
 
     async def heard(self):
         await database_sync_to_async(services.console_connection_seen)(channel_name=self.channel_name)
 
     async def agent_notification(self, message):
         await self.send_json({"type": "agent.notification", "notification": message["notification"]})
+
+    async def agent_callback(self, message):
+        await self.send_json({"type": "agent.callback", "callback": message["callback"]})
 
 
 class WallboardConsumer(_LiveConsumer):

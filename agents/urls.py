@@ -11,6 +11,13 @@ urlpatterns = [
     path("console/state", views.console_state, name="console-state"),
     path("console/start", views.console_start, name="console-start"),
     path("console/end", views.console_end, name="console-end"),
+    path("console/agent-state", views.console_agent_state, name="console-agent-state"),
+    path("console/disposition", views.console_disposition, name="console-disposition"),
+    path("console/pop", views.console_pop, name="console-pop"),
+    path("console/history", views.console_history, name="console-history"),
+    path("console/contacts", views.console_contacts, name="console-contacts"),
+    path("console/callbacks", views.console_callback, name="console-callback"),
+    path("console/callbacks/<int:callback_id>/done", views.console_callback_done, name="console-callback-done"),
     path("wallboard/", views.wallboard, name="wallboard"),
     path("wallboard/state", views.wallboard_state, name="wallboard-state"),
 ]

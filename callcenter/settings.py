@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "channels",
     "django_tasks",
     "django_tasks_db",
+    "import_export",
     "callcenter",
     "tenants",
     "calls",

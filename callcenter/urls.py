@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from agents import api_desk
 from agents import api_v1 as agents_v1
 from calls.api.v1 import urls as calls_v1
 from calls.api.v1.views import not_found
 
-api_v1 = [*calls_v1.urlpatterns, *agents_v1.urlpatterns, re_path(r"", not_found)]
+api_v1 = [*calls_v1.urlpatterns, *agents_v1.urlpatterns, *api_desk.urlpatterns, re_path(r"", not_found)]
 
 urlpatterns = [
     path("admin/", admin.site.urls),

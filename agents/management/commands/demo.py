@@ -6,11 +6,20 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from agents import services as agent_services
-from agents.models import Agent
+from agents import desk
+from agents.models import Agent, ContactNumber, DeskSettings, Disposition, PauseReason
 from calls import services as call_services
 from calls.models import LinkedNumber, SfvopiApp
 from tenants import services as tenant_services
 from tenants.models import Organization
+
+
+DISPOSITIONS = [
+    ("sale", "Sale"),
+    ("callback", "Callback requested"),
+    ("not_interested", "Not interested"),
+    ("wrong_number", "Wrong number"),
+]
 
 
 class Command(BaseCommand):
@@ -62,6 +71,17 @@ class Command(BaseCommand):
             supervisor.set_password(supervisor_password)
             supervisor.save()
 
+        DeskSettings.objects.get_or_create(organization=organization)
+        for name in ("Break", "Lunch", "Training"):
+            PauseReason.objects.get_or_create(organization=organization, name=name)
+        for code, label in DISPOSITIONS:
+            Disposition.objects.get_or_create(organization=organization, code=code, defaults={"label": label})
+        demo_contact = f"+918000{organization.pk:04d}88"  # the sandbox keeps it on until we end it
+        if not ContactNumber.objects.filter(organization=organization, number=demo_contact).exists():
+            desk.contact_save(organization=organization, name="Priya Shah", company="Kite Travel",
+                              email="priya@example.com", external_id="C-1001", numbers=[demo_contact],
+                              tags=["vip"], notes="Prefers mornings")
+
         _, api_key = tenant_services.api_key_create(organization=organization, name="demo")
         result = {
             "organization": organization.name,
@@ -73,6 +93,7 @@ class Command(BaseCommand):
             "supervisor_username": supervisor.get_username(),
             "supervisor_password": supervisor_password,
             "app_id": app.app_id,
+            "contact_number": demo_contact,
         }
         if json:
             self.stdout.write(jsonlib.dumps(result))
