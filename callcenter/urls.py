@@ -10,6 +10,7 @@ from calls.api.v1.views import not_found
 api_v1 = [*calls_v1.urlpatterns, *agents_v1.urlpatterns, *api_desk.urlpatterns, re_path(r"", not_found)]
 
 urlpatterns = [
+    path("admin/floor/", include("floor.urls")),
     path("admin/", admin.site.urls),
     path("superfone/sfvopi/", include("calls.api.sfvopi_urls")),
     path("api/v1/", include(api_v1)),

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class FloorConfig(AppConfig):
+    name = "floor"
+    verbose_name = "Supervisor's floor"
+    default_auto_field = "django.db.models.BigAutoField"
