@@ -20,6 +20,10 @@ class Agent(models.Model):
     def __str__(self):
         return f"{self.user.get_username()} ({self.number})"
 
+    def get_additional_data(self) -> dict:
+        """Kept with each audit entry, so an organization sees its own history."""
+        return {"organization_id": self.organization_id}
+
 
 class ClickToCallNotification(models.Model):
     """One START or END request of the click-to-call API; its id is the notificationID."""
@@ -85,6 +89,10 @@ class DeskSettings(models.Model):
     def __str__(self):
         return f"Desk settings of {self.organization}"
 
+    def get_additional_data(self) -> dict:
+        """Kept with each audit entry, so an organization sees its own history."""
+        return {"organization_id": self.organization_id}
+
 
 class PauseReason(models.Model):
     """Why an agent is paused (Break, Lunch, Training...); each organization keeps its own list."""
@@ -99,6 +107,10 @@ class PauseReason(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_additional_data(self) -> dict:
+        """Kept with each audit entry, so an organization sees its own history."""
+        return {"organization_id": self.organization_id}
 
 
 class AgentStatus(models.TextChoices):
@@ -136,7 +148,11 @@ class AgentState(models.Model):
                 name="pause_reason_only_when_paused",
             ),
         ]
-        indexes = [models.Index(fields=["agent", "started_at"], name="agent_state_by_time")]
+        indexes = [
+            models.Index(fields=["agent", "started_at"], name="agent_state_by_time"),
+            # The floor's figures read the intervals that end inside a period (floor/figures.py).
+            models.Index(fields=["organization", "ended_at"], name="agent_state_org_ended"),
+        ]
 
     def __str__(self):
         return f"{self.agent} {self.state} from {self.started_at}"
@@ -160,6 +176,10 @@ class Disposition(models.Model):
 
     def __str__(self):
         return self.label
+
+    def get_additional_data(self) -> dict:
+        """Kept with each audit entry, so an organization sees its own history."""
+        return {"organization_id": self.organization_id}
 
 
 class CallDisposition(models.Model):

@@ -88,6 +88,10 @@ class SfvopiApp(models.Model):
     def __str__(self):
         return f"{self.name} ({self.app_id})"
 
+    def get_additional_data(self) -> dict:
+        """Kept with each audit entry, so an organization sees its own history."""
+        return {"organization_id": self.organization_id}
+
 
 class LinkedNumber(models.Model):
     """One of the organization's VoIP numbers, linked to at most one app."""
@@ -104,6 +108,10 @@ class LinkedNumber(models.Model):
 
     def __str__(self):
         return self.number
+
+    def get_additional_data(self) -> dict:
+        """Kept with each audit entry, so an organization sees its own history."""
+        return {"organization_id": self.organization_id}
 
 
 class CarrierKind(models.TextChoices):
@@ -142,6 +150,10 @@ class CarrierAccount(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.get_kind_display()})"
+
+    def get_additional_data(self) -> dict:
+        """Kept with each audit entry, so an organization sees its own history."""
+        return {"organization_id": self.organization_id}
 
 
 class CallbackNonce(models.Model):

@@ -39,6 +39,10 @@ class Organization(models.Model):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return zoneinfo.ZoneInfo("UTC")
 
+    def get_additional_data(self) -> dict:
+        """Kept with each audit entry, so an organization sees its own history."""
+        return {"organization_id": self.pk}
+
 
 class OrganizationAPIKey(AbstractAPIKey):
     """An organization's API key: only its hash is stored; the key is shown once."""
@@ -50,6 +54,10 @@ class OrganizationAPIKey(AbstractAPIKey):
         db_table = "agents_organizationapikey"
         verbose_name = "API key"
         verbose_name_plural = "API keys"
+
+    def get_additional_data(self) -> dict:
+        """Kept with each audit entry, so an organization sees its own history."""
+        return {"organization_id": self.organization_id}
 
 
 class Role(models.TextChoices):
@@ -75,3 +83,7 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization} ({self.get_role_display()})"
+
+    def get_additional_data(self) -> dict:
+        """Kept with each audit entry, so an organization sees its own history."""
+        return {"organization_id": self.organization_id}
