@@ -91,7 +91,7 @@ class CallbackAdmin(OrganizationScopedAdmin):
     supervisor_can = frozenset({"view", "change"})
     actions = ["reassign"]
 
-    @admin.action(description="Reassign the selected callbacks to another agent")
+    @admin.action(description="Reassign the selected callbacks to another agent", permissions=["change"])
     def reassign(self, request, queryset):
         organization = organization_of(request.user)
         agent_id = request.POST.get("agent")

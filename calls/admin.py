@@ -287,7 +287,7 @@ class CallAdmin(RecordOnlyAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [name for _, options in self.fieldsets for name in options["fields"]]
 
-    @admin.action(description="Hang up selected live calls", permissions=["view"])
+    @admin.action(description="Hang up selected live calls", permissions=["act"])
     def hang_up_calls(self, request, queryset):
         ended, skipped = 0, 0
         for call in queryset:
@@ -298,7 +298,7 @@ class CallAdmin(RecordOnlyAdmin):
                 skipped += 1
         self.message_user(request, f"Hung up {ended} call(s); {skipped} had already ended.", messages.SUCCESS)
 
-    @admin.action(description="Redeliver failed webhooks of selected calls", permissions=["view"])
+    @admin.action(description="Redeliver failed webhooks of selected calls", permissions=["act"])
     def redeliver_failed_webhooks(self, request, queryset):
         _redeliver_failed(self, request, WebhookDelivery.objects.filter(call__in=queryset))
 
@@ -333,6 +333,6 @@ class WebhookDeliveryAdmin(RecordOnlyAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
 
-    @admin.action(description="Redeliver selected failed webhooks", permissions=["view"])
+    @admin.action(description="Redeliver selected failed webhooks", permissions=["act"])
     def redeliver(self, request, queryset):
         _redeliver_failed(self, request, queryset)
