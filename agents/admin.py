@@ -2,11 +2,14 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from agents import services
-from agents.models import Agent, ClickToCallNotification
+
+from agents.models import Agent, ClickToCallNotification, ConsoleConnection
 from agents.models import AgentStatus
-from agents.selectors import agent_state, with_current_state
+from agents.selectors import PRESENCE_WINDOW, agent_state, with_current_state
 from calls.phone import InvalidPhoneNumber, to_e164
 from tenants.scoping import OrganizationScopedAdmin, organization_of
 
@@ -58,7 +61,7 @@ class AgentAddForm(AgentChangeForm):
 
 @admin.register(Agent)
 class AgentAdmin(OrganizationScopedAdmin):
-    list_display = ["user", "number", "organization", "click_to_call_enabled", "is_active", "state"]
+    list_display = ["user", "number", "organization", "click_to_call_enabled", "is_active", "state", "console"]
     list_filter = ["is_active", "click_to_call_enabled", "organization"]
     list_select_related = ["user", "organization"]
     search_fields = ["user__username", "number"]
@@ -66,7 +69,14 @@ class AgentAdmin(OrganizationScopedAdmin):
     supervisor_can = frozenset({"view", "add", "change"})
 
     def get_queryset(self, request):
-        return with_current_state(super().get_queryset(request))
+        cutoff = timezone.now() - PRESENCE_WINDOW
+        listening = ConsoleConnection.objects.filter(agent=OuterRef("pk"), seen_at__gte=cutoff)
+        return with_current_state(super().get_queryset(request)).annotate(console_open=Exists(listening))
+
+    @admin.display(description="console", boolean=True)
+    def console(self, agent):
+        """True only while a console tab of the agent is connected: a closed console is not presence."""
+        return getattr(agent, "console_open", None)
 
     def get_form(self, request, obj=None, **kwargs):
         kwargs["form"] = AgentAddForm if obj is None else AgentChangeForm

@@ -121,3 +121,21 @@ def test_changes_in_admin_land_in_the_audit_trail(lead, tenant, other_tenant):
     other_tenant.app.name = "Their app renamed"
     other_tenant.app.save()
     assert "Their app renamed" not in client.get(reverse("admin:floor_auditentry_changelist")).content.decode()
+
+
+def test_call_list_reads_short_in_the_organizations_time(kolkata_day, lead):
+    page = login(lead).get(reverse("admin:calls_call_changelist")).content.decode()
+    # Created 18:45 UTC on 9 March: 00:15 on 10 March in Kolkata; 120 s of talk as a clock.
+    assert "10 Mar 00:15" in page
+    assert "2:00" in page
+    assert "No answer" in page
+
+
+def test_admin_date_filter_today_is_the_organizations_day(kolkata_day, lead):
+    from urllib.parse import unquote
+
+    page = unquote(login(lead).get(reverse("admin:calls_call_changelist")).content.decode())
+    # The "Today" and "Past 7 days" links of the created_at filter start at local midnight.
+    assert "created_at__gte=" in page
+    assert "00:00:00+05:30" in page
+    assert "00:00:00+00:00" not in page
