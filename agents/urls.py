@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from agents import api, views
+from agents import api, demo_receiver, views
 
 urlpatterns = [
     path("superfone/api/customer/click-2-call", api.ClickToCallView.as_view(), name="click-to-call"),
@@ -19,5 +19,6 @@ urlpatterns = [
     path("console/callbacks", views.console_callback, name="console-callback"),
     path("console/callbacks/<int:callback_id>/done", views.console_callback_done, name="console-callback-done"),
     path("wallboard/", views.wallboard, name="wallboard"),
+    path("demo/webhooks/<str:kind>", demo_receiver.demo_webhook, name="demo-webhook"),
     path("wallboard/state", views.wallboard_state, name="wallboard-state"),
 ]

@@ -1,6 +1,7 @@
 import json as jsonlib
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -13,6 +14,8 @@ from calls.models import LinkedNumber, SfvopiApp
 from tenants import services as tenant_services
 from tenants.models import Organization
 
+
+OLD_RECEIVER = "http://127.0.0.1:9000/"
 
 DISPOSITIONS = [
     ("sale", "Sale"),
@@ -36,12 +39,18 @@ class Command(BaseCommand):
         from_number = f"+918000{organization.pk:06d}"
         agent_number = f"+919800{organization.pk:06d}"
 
-        app = SfvopiApp.objects.filter(organization=organization).first() or call_services.app_create(
-            organization=organization,
-            name=f"{org} app",
-            answer_url="http://127.0.0.1:9000/answer",
-            hangup_url="http://127.0.0.1:9000/hangup",
-        )
+        # The app's webhooks go to this server's own demo receiver (agents/demo_receiver.py),
+        # which answers at once: a fresh install leaves no dead letters.
+        answer_url = f"{settings.PUBLIC_BASE_URL}/demo/webhooks/answer"
+        hangup_url = f"{settings.PUBLIC_BASE_URL}/demo/webhooks/hangup"
+        app = SfvopiApp.objects.filter(organization=organization).first()
+        if app is None:
+            app = call_services.app_create(
+                organization=organization, name=f"{org} app", answer_url=answer_url, hangup_url=hangup_url
+            )
+        elif app.answer_url.startswith(OLD_RECEIVER):
+            # An app from an earlier demo still aims at the old stand-alone receiver.
+            call_services.app_update(app=app, answer_url=answer_url, hangup_url=hangup_url)
         linked = LinkedNumber.objects.filter(number=from_number).first()
         if linked is None:
             call_services.number_create(organization=organization, number=from_number, app=app)
