@@ -260,6 +260,10 @@ class Call(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="call_org_recent"),
+            # The supervisor's figures (floor/figures.py) over a period: what they read rides in the
+            # index, so PostgreSQL sums a month of calls from the index alone.
+            models.Index(fields=["organization", "created_at"], name="call_org_figures",
+                         include=["agent_id", "answered_at", "duration"]),
             models.Index(fields=["deadline_at"], condition=Q(deadline_at__isnull=False), name="call_live_deadline"),
             models.Index(fields=["status", "created_at"], name="call_status_created"),
         ]

@@ -152,10 +152,15 @@ def _occupancy(states: dict[str, float]) -> float | None:
     return _ratio(busy, ready)
 
 
-def totals(organization_id: int, period: Period, now: datetime | None = None) -> dict[str, Any]:
-    """The period's headline figures, the organization as a whole."""
+StateSeconds = dict[int, dict[str, float]]
+
+
+def totals(organization_id: int, period: Period, now: datetime | None = None,
+           states: StateSeconds | None = None) -> dict[str, Any]:
+    """The period's headline figures, the organization as a whole (`states`: state_seconds, if read already)."""
     sums = _calls(organization_id, period).aggregate(**_CALL_SUMS)
-    states = state_seconds(organization_id, period, now)
+    if states is None:
+        states = state_seconds(organization_id, period, now)
     in_state = dict.fromkeys(STATES, 0.0)
     for per_agent in states.values():
         for state, seconds in per_agent.items():
@@ -166,14 +171,16 @@ def totals(organization_id: int, period: Period, now: datetime | None = None) ->
     return row
 
 
-def by_agent(organization_id: int, period: Period, now: datetime | None = None) -> list[dict[str, Any]]:
+def by_agent(organization_id: int, period: Period, now: datetime | None = None,
+             states: StateSeconds | None = None) -> list[dict[str, Any]]:
     """One row per agent who placed a call or spent time in a state during the period."""
     calls = {
         row["agent_id"]: row
         for row in _calls(organization_id, period).filter(agent__isnull=False).values("agent_id")
         .annotate(**{k: v for k, v in _CALL_SUMS.items() if not k.startswith("agent_")}).order_by()
     }
-    states = state_seconds(organization_id, period, now)
+    if states is None:
+        states = state_seconds(organization_id, period, now)
     ids = set(calls) | set(states)
     agents = {agent.pk: agent for agent in Agent.objects.filter(pk__in=ids).select_related("user")}
     rows = []

@@ -85,7 +85,8 @@ def floor_snapshot(organization: Organization, now=None) -> dict[str, Any]:
     now = now or timezone.now()
     today = figures.today_range(organization, now)
     floor_agents = agent_selectors.organization_agents(organization=organization)
-    per_agent = {row["agent_id"]: row for row in figures.by_agent(organization.pk, today, now)}
+    states_today = figures.state_seconds(organization.pk, today, now)
+    per_agent = {row["agent_id"]: row for row in figures.by_agent(organization.pk, today, now, states_today)}
     live_calls = agent_selectors.organization_live_calls(organization=organization)
     agents = []
     for floor_agent in floor_agents:
@@ -115,7 +116,7 @@ def floor_snapshot(organization: Organization, now=None) -> dict[str, Any]:
         "organization": organization.name,
         "time_zone": organization.time_zone,
         "today": today.start.astimezone(today.zone).date().isoformat(),
-        "totals": figures.totals(organization.pk, today, now),
+        "totals": figures.totals(organization.pk, today, now, states_today),
         "agents": agents,
         "calls": [
             {**call_public(call), "agent_name": call.agent.user.get_username() if call.agent_id else None,
@@ -225,9 +226,10 @@ def report_period(request: HttpRequest, organization: Organization) -> tuple[dat
     return first, last, errors
 
 
-def report_rows(kind: str, organization: Organization, period: figures.Period) -> list[dict[str, Any]]:
+def report_rows(kind: str, organization: Organization, period: figures.Period,
+                states: figures.StateSeconds | None = None) -> list[dict[str, Any]]:
     if kind == "agent":
-        return figures.by_agent(organization.pk, period)
+        return figures.by_agent(organization.pk, period, states=states)
     if kind == "disposition":
         return figures.by_disposition(organization.pk, period)
     if kind == "hour":
@@ -240,13 +242,15 @@ def report_rows(kind: str, organization: Organization, period: figures.Period) -
 def reports(request, organization):
     first, last, errors = report_period(request, organization)
     period = figures.date_range(organization, first, last)
-    data = {kind: report_rows(kind, organization, period) for kind in REPORT_KINDS}
+    # The state intervals are read once for the page: the agents' table and the totals share them.
+    states = figures.state_seconds(organization.pk, period)
+    data = {kind: report_rows(kind, organization, period, states) for kind in REPORT_KINDS}
     query = f"first={first.isoformat()}&last={last.isoformat()}"
     if request.user.is_superuser:
         query += f"&org={organization.pk}"
     return render(request, "floor/reports.html", _context(
         request, organization, title=f"Reports · {organization.name}", first=first, last=last, errors=errors,
-        totals=figures.totals(organization.pk, period), data=data, query=query, states=figures.STATES,
+        totals=figures.totals(organization.pk, period, states=states), data=data, query=query, states=figures.STATES,
         state_labels=dict(AgentStatus.choices),
     ))
 
