@@ -242,15 +242,15 @@ def report_rows(kind: str, organization: Organization, period: figures.Period,
 def reports(request, organization):
     first, last, errors = report_period(request, organization)
     period = figures.date_range(organization, first, last)
-    # The state intervals are read once for the page: the agents' table and the totals share them.
-    states = figures.state_seconds(organization.pk, period)
-    data = {kind: report_rows(kind, organization, period, states) for kind in REPORT_KINDS}
+    # One read of the calls and one of the state intervals serve every table of the page.
+    data = figures.report(organization.pk, period)
+    totals = data.pop("totals")
     query = f"first={first.isoformat()}&last={last.isoformat()}"
     if request.user.is_superuser:
         query += f"&org={organization.pk}"
     return render(request, "floor/reports.html", _context(
         request, organization, title=f"Reports · {organization.name}", first=first, last=last, errors=errors,
-        totals=figures.totals(organization.pk, period, states=states), data=data, query=query, states=figures.STATES,
+        totals=totals, data=data, query=query, states=figures.STATES,
         state_labels=dict(AgentStatus.choices),
     ))
 

@@ -63,3 +63,14 @@ def test_by_disposition(kolkata_day):
     period = figures.day_range(kolkata_day.organization, date(2026, 3, 10))
     rows = figures.by_disposition(kolkata_day.organization.pk, period)
     assert rows == [{"code": "sale", "label": "Sale", "calls": 2, "talk_seconds": 180}]
+
+
+def test_the_reports_page_adds_up_to_the_same_figures(kolkata_day):
+    organization = kolkata_day.organization
+    period = figures.date_range(organization, date(2026, 3, 9), date(2026, 3, 11))
+    page = figures.report(organization.pk, period, now=kolkata_day.now)
+    assert page["totals"] == figures.totals(organization.pk, period, now=kolkata_day.now)
+    assert page["agent"] == figures.by_agent(organization.pk, period, now=kolkata_day.now)
+    assert page["hour"] == figures.by_hour(organization.pk, period)
+    assert page["day"] == figures.by_day(organization.pk, period)
+    assert page["disposition"] == figures.by_disposition(organization.pk, period)
