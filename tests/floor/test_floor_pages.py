@@ -139,3 +139,20 @@ def test_admin_date_filter_today_is_the_organizations_day(kolkata_day, lead):
     assert "created_at__gte=" in page
     assert "00:00:00+05:30" in page
     assert "00:00:00+00:00" not in page
+
+
+def test_changes_through_the_api_land_in_the_audit_trail(kolkata_day, lead, tenant):
+    agent = kolkata_day.bela
+    # A supervisor's session through /api/v1: the login is the actor.
+    reply = login(lead).patch(f"/api/v1/agents/{agent.pk}", {"click_to_call_enabled": False},
+                              content_type="application/json")
+    assert reply.status_code == 200, reply.content
+    entry = LogEntry.objects.get_for_object(agent).latest("timestamp")
+    assert entry.actor == lead
+    assert entry.changes_dict["click_to_call_enabled"] == ["True", "False"]
+    # An API key: no login, but when and from where are kept.
+    reply = tenant.api.patch(f"/api/v1/agents/{agent.pk}", {"click_to_call_enabled": True}, format="json")
+    assert reply.status_code == 200, reply.content
+    entry = LogEntry.objects.get_for_object(agent).latest("timestamp")
+    assert entry.actor is None and entry.remote_addr == "127.0.0.1"
+    assert entry.additional_data == {"organization_id": tenant.organization.pk}
