@@ -40,7 +40,12 @@ def call_disposition_set(*, agent: Agent | None, call_uuid: str, disposition_id:
                          organization: Organization | None = None) -> CallDisposition:
     """Give a finished call its outcome and note (again, to correct it). The call and the
     disposition must be the organization's; an agent may disposition only their own calls."""
-    organization_id = agent.organization_id if agent else organization.pk if organization else None
+    if agent is not None:
+        organization_id = agent.organization_id
+    elif organization is not None:
+        organization_id = organization.pk
+    else:
+        raise ServiceError("An agent or an organization is needed", status=400, code="malformed_request")
     calls = Call.objects.filter(organization_id=organization_id, request_uuid=call_uuid)
     if agent is not None:
         calls = calls.filter(agent=agent)
@@ -65,7 +70,7 @@ def call_disposition_set(*, agent: Agent | None, call_uuid: str, disposition_id:
     public = disposition_public(row)
     desk_event_write(organization_id=organization_id, event="call.dispositioned",
                      data={**public, "to": call.to_number, "status": call.status})
-    if call.agent_id:
+    if call.agent is not None:
         states.after_disposition(agent=call.agent, call=call)
     return row
 
@@ -99,8 +104,10 @@ def contact_save(*, organization: Organization, contact: Contact | None = None, 
     if clash:
         raise ServiceError(f"{clash.number} already belongs to {clash.contact.name}", status=409,
                            code="contact_number_taken")
-    if external_id and Contact.objects.filter(organization=organization, external_id=external_id).exclude(
-            pk=contact.pk if contact else None).exists():
+    same_id = Contact.objects.filter(organization=organization, external_id=external_id)
+    if contact is not None:
+        same_id = same_id.exclude(pk=contact.pk)
+    if external_id and same_id.exists():
         raise ServiceError(f"Another contact has the external id {external_id!r}", status=409,
                            code="contact_external_id_taken")
     contact = contact or Contact(organization=organization)

@@ -51,7 +51,7 @@ def agent_state(*, agent: Agent) -> str:
     if current is _NOT_READ:
         open_state = agent_open_state(agent=agent)
         current = open_state.state if open_state else None
-    return current or AgentStatus.OFFLINE
+    return str(current or AgentStatus.OFFLINE)
 
 
 def with_current_state(agents: QuerySet[Agent]) -> QuerySet[Agent]:
