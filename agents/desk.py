@@ -133,9 +133,13 @@ def contact_delete(*, contact: Contact) -> None:
 # Callbacks
 
 def callback_public(callback: Callback, *, time_zone: str = "UTC") -> dict:
-    from zoneinfo import ZoneInfo
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    local = timezone.localtime(callback.due_at, ZoneInfo(time_zone))
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone, time_zone = ZoneInfo("UTC"), "UTC"
+    local = timezone.localtime(callback.due_at, zone)
     return {
         "id": callback.pk,
         "agent_id": callback.agent_id,
@@ -151,9 +155,12 @@ def callback_public(callback: Callback, *, time_zone: str = "UTC") -> dict:
 
 
 def _local_zone(organization_id: int):
-    from zoneinfo import ZoneInfo
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    return ZoneInfo(selectors.desk_settings(organization_id=organization_id).time_zone or "UTC")
+    try:
+        return ZoneInfo(selectors.desk_settings(organization_id=organization_id).time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 @transaction.atomic
@@ -164,8 +171,12 @@ def callback_schedule(*, agent: Agent, number: str, due_at: datetime, note: str 
         number = to_e164(number)
     except InvalidPhoneNumber as exc:
         raise ServiceError(str(exc), status=400, code="invalid_number") from None
-    if timezone.is_naive(due_at):
-        due_at = timezone.make_aware(due_at, _local_zone(agent.organization_id))
+    try:
+        if timezone.is_naive(due_at):
+            due_at = timezone.make_aware(due_at, _local_zone(agent.organization_id))
+        due_at = due_at.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ServiceError("The callback's time is out of range", status=400, code="callback_time_invalid") from None
     if due_at <= timezone.now():
         raise ServiceError("A callback must be due in the future", status=400, code="callback_in_past")
     contact = None
@@ -179,7 +190,7 @@ def callback_schedule(*, agent: Agent, number: str, due_at: datetime, note: str 
         if call_uuid else None
     callback = Callback.objects.create(
         organization_id=agent.organization_id, agent=agent, contact=contact, number=number,
-        due_at=due_at.astimezone(UTC), note=note, call=call,
+        due_at=due_at, note=note, call=call,
     )
     transaction.on_commit(lambda: callback_remind.using(run_after=callback.due_at).enqueue(callback.pk))
     return callback
