@@ -1,6 +1,5 @@
 """Admin pages of the desk: settings, pause reasons, dispositions, contacts (CSV), callbacks, states."""
 
-from django import forms
 from django.contrib import admin, messages
 from import_export.admin import ImportExportMixin
 
@@ -75,10 +74,6 @@ class ContactAdmin(ImportExportMixin, OrganizationScopedAdmin):
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
-
-
-class ReassignForm(forms.Form):
-    agent = forms.ModelChoiceField(queryset=Agent.objects.none())
 
 
 @admin.register(Callback)

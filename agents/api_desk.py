@@ -5,6 +5,7 @@ For CRMs that embed their own agent UI. Agent state read and set is in agents/ap
 
 from django.urls import path
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -126,9 +127,9 @@ class ContactDetailView(V1View):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CallbackFilterSerializer(serializers.serializers.Serializer):
-    agent_id = serializers.serializers.IntegerField(required=False, min_value=1, max_value=v1.MAX_ID)
-    status = serializers.serializers.ChoiceField(choices=Callback.Status.values, required=False)
+class CallbackFilterSerializer(drf_serializers.Serializer):
+    agent_id = drf_serializers.IntegerField(required=False, min_value=1, max_value=v1.MAX_ID)
+    status = drf_serializers.ChoiceField(choices=Callback.Status.values, required=False)
 
 
 class CallbackListView(V1View):

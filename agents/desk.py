@@ -40,7 +40,12 @@ def call_disposition_set(*, agent: Agent | None, call_uuid: str, disposition_id:
                          organization: Organization | None = None) -> CallDisposition:
     """Give a finished call its outcome and note (again, to correct it). The call and the
     disposition must be the organization's; an agent may disposition only their own calls."""
-    organization_id = agent.organization_id if agent else organization.pk if organization else None
+    if agent is not None:
+        organization_id = agent.organization_id
+    elif organization is not None:
+        organization_id = organization.pk
+    else:
+        raise ServiceError("An agent or an organization is needed", status=400, code="malformed_request")
     calls = Call.objects.filter(organization_id=organization_id, request_uuid=call_uuid)
     if agent is not None:
         calls = calls.filter(agent=agent)
@@ -65,7 +70,7 @@ def call_disposition_set(*, agent: Agent | None, call_uuid: str, disposition_id:
     public = disposition_public(row)
     desk_event_write(organization_id=organization_id, event="call.dispositioned",
                      data={**public, "to": call.to_number, "status": call.status})
-    if call.agent_id:
+    if call.agent is not None:
         states.after_disposition(agent=call.agent, call=call)
     return row
 
@@ -99,8 +104,10 @@ def contact_save(*, organization: Organization, contact: Contact | None = None, 
     if clash:
         raise ServiceError(f"{clash.number} already belongs to {clash.contact.name}", status=409,
                            code="contact_number_taken")
-    if external_id and Contact.objects.filter(organization=organization, external_id=external_id).exclude(
-            pk=contact.pk if contact else None).exists():
+    same_id = Contact.objects.filter(organization=organization, external_id=external_id)
+    if contact is not None:
+        same_id = same_id.exclude(pk=contact.pk)
+    if external_id and same_id.exists():
         raise ServiceError(f"Another contact has the external id {external_id!r}", status=409,
                            code="contact_external_id_taken")
     contact = contact or Contact(organization=organization)
@@ -126,9 +133,13 @@ def contact_delete(*, contact: Contact) -> None:
 # Callbacks
 
 def callback_public(callback: Callback, *, time_zone: str = "UTC") -> dict:
-    from zoneinfo import ZoneInfo
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    local = timezone.localtime(callback.due_at, ZoneInfo(time_zone))
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone, time_zone = ZoneInfo("UTC"), "UTC"
+    local = timezone.localtime(callback.due_at, zone)
     return {
         "id": callback.pk,
         "agent_id": callback.agent_id,
@@ -144,9 +155,12 @@ def callback_public(callback: Callback, *, time_zone: str = "UTC") -> dict:
 
 
 def _local_zone(organization_id: int):
-    from zoneinfo import ZoneInfo
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    return ZoneInfo(selectors.desk_settings(organization_id=organization_id).time_zone or "UTC")
+    try:
+        return ZoneInfo(selectors.desk_settings(organization_id=organization_id).time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 @transaction.atomic
@@ -157,8 +171,12 @@ def callback_schedule(*, agent: Agent, number: str, due_at: datetime, note: str 
         number = to_e164(number)
     except InvalidPhoneNumber as exc:
         raise ServiceError(str(exc), status=400, code="invalid_number") from None
-    if timezone.is_naive(due_at):
-        due_at = timezone.make_aware(due_at, _local_zone(agent.organization_id))
+    try:
+        if timezone.is_naive(due_at):
+            due_at = timezone.make_aware(due_at, _local_zone(agent.organization_id))
+        due_at = due_at.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ServiceError("The callback's time is out of range", status=400, code="callback_time_invalid") from None
     if due_at <= timezone.now():
         raise ServiceError("A callback must be due in the future", status=400, code="callback_in_past")
     contact = None
@@ -172,7 +190,7 @@ def callback_schedule(*, agent: Agent, number: str, due_at: datetime, note: str 
         if call_uuid else None
     callback = Callback.objects.create(
         organization_id=agent.organization_id, agent=agent, contact=contact, number=number,
-        due_at=due_at.astimezone(UTC), note=note, call=call,
+        due_at=due_at, note=note, call=call,
     )
     transaction.on_commit(lambda: callback_remind.using(run_after=callback.due_at).enqueue(callback.pk))
     return callback

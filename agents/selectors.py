@@ -51,7 +51,7 @@ def agent_state(*, agent: Agent) -> str:
     if current is _NOT_READ:
         open_state = agent_open_state(agent=agent)
         current = open_state.state if open_state else None
-    return current or AgentStatus.OFFLINE
+    return str(current or AgentStatus.OFFLINE)
 
 
 def with_current_state(agents: QuerySet[Agent]) -> QuerySet[Agent]:
@@ -170,7 +170,11 @@ def agent_get(*, organization: Organization, agent_id) -> Agent:
 
 def contact_for_number(*, organization_id: int, number: str) -> Contact | None:
     """The contact a number belongs to: how a call is linked to the contact it dialled."""
-    found = ContactNumber.objects.select_related("contact").filter(organization_id=organization_id, number=number).first()
+    found = (
+        ContactNumber.objects.select_related("contact")
+        .filter(organization_id=organization_id, number=number)
+        .first()
+    )
     return found.contact if found else None
 
 

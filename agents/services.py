@@ -142,10 +142,20 @@ def agent_update(*, agent, **fields):
     clash = Agent.objects.filter(organization_id=agent.organization_id, number=number).exclude(pk=agent.pk)
     if number and clash.exists():
         raise ServiceError(f"Another agent already uses {number}", status=409, code="agent_number_taken")
+    was_active = agent.is_active
     for name in ("number", "click_to_call_enabled", "is_active"):
         if name in fields:
             setattr(agent, name, fields[name])
     agent.save()
+    if was_active != agent.is_active:
+        # Deactivated: Offline (a live call runs to its end first); active again: Available.
+        try:
+            if agent.is_active:
+                states.agent_make_available(agent=agent)
+            else:
+                states.agent_log_out(agent=agent)
+        except ServiceError:
+            pass
     return agent
 
 

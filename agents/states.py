@@ -29,7 +29,6 @@ from calls.models import FINAL_STATUSES, Call
 from calls.representations import iso
 from tenants.errors import ServiceError
 
-SETTABLE = (AgentStatus.AVAILABLE, AgentStatus.PAUSED, AgentStatus.OFFLINE)
 AGENT_BUSY = "Agent is already on a call; end it before starting another"
 
 
@@ -162,7 +161,8 @@ def agent_lock_for_call(*, agent: Agent) -> Agent:
         raise ServiceError(AGENT_BUSY, status=409, code="agent_busy")
     if current is None or current.state != AgentStatus.AVAILABLE:
         label = AgentStatus(current.state).label if current else AgentStatus.OFFLINE.label
-        reason = f" ({current.pause_reason.name})" if current and current.pause_reason_id and current.pause_reason else ""
+        paused_for = current.pause_reason if current and current.pause_reason_id else None
+        reason = f" ({paused_for.name})" if paused_for else ""
         raise ServiceError(
             f"The agent is {label}{reason}, not Available: no call can be started", status=409,
             code="agent_not_available",

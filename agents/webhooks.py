@@ -11,6 +11,7 @@ import logging
 import secrets
 import time
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import requests
@@ -42,7 +43,7 @@ def desk_event_write(*, organization_id: int, event: str, data: dict[str, Any]) 
             webhook_id=webhook_id,
             payload={"type": event, "timestamp": timezone.now().isoformat(), "data": data},
         )
-        transaction.on_commit(lambda pk=delivery.pk: deliver_desk_webhook.enqueue(pk))
+        transaction.on_commit(partial(deliver_desk_webhook.enqueue, delivery.pk))
         rows.append(delivery)
     return rows
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0007_floor_figure_indexes'),
+        ('agents', '0008_floor_figure_indexes'),
         ('calls', '0010_worker_heartbeat'),
         ('tenants', '0003_organization_time_zone'),
     ]

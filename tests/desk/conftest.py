@@ -18,3 +18,7 @@ def outcomes(tenant):
 
 def desk(tenant, **fields):
     return DeskSettings.objects.update_or_create(organization=tenant.organization, defaults=fields)[0]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives a real headless Chromium against a served copy of the app")

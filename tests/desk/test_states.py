@@ -110,3 +110,10 @@ def test_a_console_still_open_keeps_the_agent_online(agent):
 
     assert states.agent_absent_check(agent_id=agent.pk) is None
     assert agent_state(agent=agent) == "available"
+
+
+def test_deactivating_an_agent_logs_them_out_and_reactivating_makes_them_available(agent):
+    services.agent_deactivate(agent=agent)
+    assert AgentState.objects.get(agent=agent, ended_at__isnull=True).state == "offline"
+    services.agent_update(agent=agent, is_active=True)
+    assert agent_state(agent=agent) == "available"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0006_disposition_same_organization_and_open_states'),
+        ('agents', '0007_desk_time_zone_validated'),
         ('calls', '0010_worker_heartbeat'),
         ('tenants', '0003_organization_time_zone'),
     ]
