@@ -3,11 +3,11 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from agents import services
-from agents.models import Agent, ClickToCallNotification
-from agents.selectors import agent_state
-from calls.models import LIVE_STATUSES, Call
+from agents.models import Agent, AgentStatus, ClickToCallNotification, ConsoleConnection
+from agents.selectors import PRESENCE_WINDOW, agent_state, with_current_state
 from calls.phone import InvalidPhoneNumber, to_e164
 from tenants.scoping import OrganizationScopedAdmin, organization_of
 
@@ -59,7 +59,7 @@ class AgentAddForm(AgentChangeForm):
 
 @admin.register(Agent)
 class AgentAdmin(OrganizationScopedAdmin):
-    list_display = ["user", "number", "organization", "click_to_call_enabled", "is_active", "state"]
+    list_display = ["user", "number", "organization", "click_to_call_enabled", "is_active", "state", "console"]
     list_filter = ["is_active", "click_to_call_enabled", "organization"]
     list_select_related = ["user", "organization"]
     search_fields = ["user__username", "number"]
@@ -67,8 +67,14 @@ class AgentAdmin(OrganizationScopedAdmin):
     supervisor_can = frozenset({"view", "add", "change"})
 
     def get_queryset(self, request):
-        live = Call.objects.filter(agent=OuterRef("pk"), status__in=LIVE_STATUSES)
-        return super().get_queryset(request).annotate(on_call=Exists(live))
+        cutoff = timezone.now() - PRESENCE_WINDOW
+        listening = ConsoleConnection.objects.filter(agent=OuterRef("pk"), seen_at__gte=cutoff)
+        return with_current_state(super().get_queryset(request)).annotate(console_open=Exists(listening))
+
+    @admin.display(description="console", boolean=True)
+    def console(self, agent):
+        """True only while a console tab of the agent is connected: a closed console is not presence."""
+        return getattr(agent, "console_open", None)
 
     def get_form(self, request, obj=None, **kwargs):
         kwargs["form"] = AgentAddForm if obj is None else AgentChangeForm
@@ -87,11 +93,9 @@ class AgentAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="state")
     def state(self, agent):
-        on_call = getattr(agent, "on_call", None)
-        if on_call is None:
-            on_call = agent.calls.filter(status__in=LIVE_STATUSES).exists()
-        state = agent_state(is_active=agent.is_active, on_call=on_call)
-        return "on a call" if state == "on_call" else state
+        state = AgentStatus(agent_state(agent=agent)).label
+        reason = getattr(agent, "current_pause_reason", None)
+        return f"{state} ({reason})" if reason else state
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -129,3 +133,4 @@ class ClickToCallNotificationAdmin(OrganizationScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+from agents import admin_desk  # noqa: E402,F401  (registers the desk's pages)

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from agents import selectors, serializers, services
+from agents import selectors, serializers, services, states
 from agents.selectors import agent_state
 from calls import selectors as call_selectors
 from tenants.api import PAGE_PARAMETERS, V1View, id_parameter, page_of, responses
@@ -80,11 +80,28 @@ class AgentStateView(V1View):
     )
     def get(self, request, agent_id):
         agent = selectors.agent_get(organization=self.organization, agent_id=agent_id)
+        return Response(self.shown(agent))
+
+    def shown(self, agent):
         call = None
         if agent.live_call_uuid:
             call = call_selectors.call_get(organization=self.organization, request_uuid=agent.live_call_uuid)
-        state = agent_state(is_active=agent.is_active, on_call=call is not None)
-        return Response(serializers.AgentStateSerializer({"agent_id": agent.pk, "state": state, "call": call}).data)
+        public = states.state_public(selectors.agent_open_state(agent=agent), agent=agent)
+        public["state"] = agent_state(agent=agent)
+        return serializers.AgentStateSerializer({**public, "call": call}).data
+
+    @extend_schema(
+        tags=["Agents"],
+        parameters=[AGENT_ID],
+        summary="Set an agent's state: available, paused (with a pause reason) or offline",
+        request=serializers.AgentStateSetSerializer,
+        responses=responses({200: serializers.AgentStateSerializer}, 404, 409),
+    )
+    def put(self, request, agent_id):
+        agent = selectors.agent_get(organization=self.organization, agent_id=agent_id)
+        data = self.validated(serializers.AgentStateSetSerializer)
+        states.agent_state_set(agent=agent, state=data["state"], pause_reason_id=data.get("pause_reason_id"))
+        return Response(self.shown(selectors.agent_get(organization=self.organization, agent_id=agent.pk)))
 
 
 urlpatterns = [

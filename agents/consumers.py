@@ -14,7 +14,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY
 
-from agents import selectors, services
+from agents import selectors, services, states
 from calls import realtime
 
 # Close codes the browser can tell apart from network failures (4000-4999 are ours).
@@ -119,6 +119,9 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
     async def call_update(self, message):
         await self.send_json({"type": "call.update", "call": message["call"]})
 
+    async def agent_state(self, message):
+        await self.send_json({"type": "agent.state", "state": message["state"]})
+
 
 class ConsoleConsumer(_LiveConsumer):
     """An agent's console tab: the agent's calls and click-to-call notifications.
@@ -139,15 +142,20 @@ class ConsoleConsumer(_LiveConsumer):
         await database_sync_to_async(services.console_connection_open)(
             agent=self.agent, channel_name=self.channel_name
         )
+        await database_sync_to_async(states.console_opened)(agent=self.agent)
 
     async def closed(self):
         await database_sync_to_async(services.console_connection_close)(channel_name=self.channel_name)
+        await database_sync_to_async(states.console_closed)(agent=self.agent)
 
     async def heard(self):
         await database_sync_to_async(services.console_connection_seen)(channel_name=self.channel_name)
 
     async def agent_notification(self, message):
         await self.send_json({"type": "agent.notification", "notification": message["notification"]})
+
+    async def agent_callback(self, message):
+        await self.send_json({"type": "agent.callback", "callback": message["callback"]})
 
 
 class WallboardConsumer(_LiveConsumer):

@@ -29,6 +29,8 @@ def agent_state_public(floor_agent: FloorAgent) -> dict:
     return {
         **agent_public(agent),
         "online": floor_agent.online,
-        "state": agent_state(is_active=agent.is_active, on_call=call is not None),
+        "state": agent_state(agent=agent),
+        "pause_reason": getattr(agent, "current_pause_reason", None),
+        "state_since": iso(getattr(agent, "current_state_since", None)),
         "call": call_public(call) if call else None,
     }

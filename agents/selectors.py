@@ -3,10 +3,22 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from agents.models import Agent, ConsoleConnection
+from agents.models import (
+    Agent,
+    AgentState,
+    AgentStatus,
+    Callback,
+    CallDisposition,
+    ConsoleConnection,
+    Contact,
+    ContactNumber,
+    DeskSettings,
+    Disposition,
+    PauseReason,
+)
 from calls.models import LIVE_STATUSES, Call
 from calls.selectors import as_id
 from tenants.errors import ServiceError
@@ -17,14 +29,45 @@ from tenants.scoping import membership_of
 PRESENCE_WINDOW = timedelta(seconds=75)
 RECENT_CALLS = 20
 
-AGENT_STATES = ["available", "on_call", "inactive"]
+AGENT_STATES = [value for value, _ in AgentStatus.choices]
+_NOT_READ = object()
 
 
-def agent_state(*, is_active: bool, on_call: bool) -> str:
-    """The one place an agent's state is derived (API, wallboard and admin all read it here)."""
-    if not is_active:
-        return "inactive"
-    return "on_call" if on_call else "available"
+def agent_open_state(*, agent: Agent) -> AgentState | None:
+    """The agent's open state interval, or None (never logged in since states were recorded)."""
+    return AgentState.objects.select_related("pause_reason").filter(agent=agent, ended_at__isnull=True).first()
+
+
+def agent_state(*, agent: Agent) -> str:
+    """The one place an agent's state is read (API, console, wallboard and admin all read it here).
+
+    The state is the agent's open AgentState interval, written only by agents.states; an
+    inactive agent, or one with no open interval, is offline. Lists annotate
+    `current_state` (see `with_current_state`) so this reads nothing more.
+    """
+    if not agent.is_active:
+        return AgentStatus.OFFLINE
+    current = getattr(agent, "current_state", _NOT_READ)
+    if current is _NOT_READ:
+        open_state = agent_open_state(agent=agent)
+        current = open_state.state if open_state else None
+    return str(current or AgentStatus.OFFLINE)
+
+
+def with_current_state(agents: QuerySet[Agent]) -> QuerySet[Agent]:
+    """Annotate each agent with `current_state` and `current_pause_reason` from its open interval."""
+    open_state = AgentState.objects.filter(agent=OuterRef("pk"), ended_at__isnull=True)
+    return agents.annotate(
+        current_state=Subquery(open_state.values("state")[:1]),
+        current_pause_reason=Subquery(open_state.values("pause_reason__name")[:1]),
+        current_state_since=Subquery(open_state.values("started_at")[:1]),
+    )
+
+
+def desk_settings(*, organization_id: int) -> DeskSettings:
+    """The organization's desk settings; the defaults (unsaved) when it has none."""
+    found = DeskSettings.objects.filter(organization_id=organization_id).first()
+    return found or DeskSettings(organization_id=organization_id)
 
 
 def agent_for_user(user):
@@ -61,7 +104,7 @@ def agent_current_call(*, agent):
 def agent_recent_calls(*, agent, limit=RECENT_CALLS):
     return list(
         Call.objects.filter(organization_id=agent.organization_id, agent=agent)
-        .select_related("app")
+        .select_related("app", "disposition__disposition")
         .order_by("-created_at", "-id")[:limit]
     )
 
@@ -92,7 +135,9 @@ class FloorAgent:
 def organization_agents(*, organization: Organization) -> list[FloorAgent]:
     """Every active agent of the organization, as the wallboard shows them."""
     agents = list(
-        Agent.objects.filter(organization=organization, is_active=True).select_related("user").order_by("number")
+        with_current_state(Agent.objects.filter(organization=organization, is_active=True))
+        .select_related("user")
+        .order_by("number")
     )
     live = {call.agent_id: call for call in organization_live_calls(organization=organization) if call.agent_id}
     cutoff = timezone.now() - PRESENCE_WINDOW
@@ -108,7 +153,7 @@ def agent_list(*, organization: Organization) -> QuerySet[Agent]:
     """The organization's agents, each with `live_call_uuid`: the request_uuid of its live call, if any."""
     live = Call.objects.filter(agent=OuterRef("pk"), status__in=LIVE_STATUSES).order_by("-created_at")
     return (
-        Agent.objects.filter(organization=organization)
+        with_current_state(Agent.objects.filter(organization=organization))
         .select_related("user")
         .annotate(live_call_uuid=Subquery(live.values("request_uuid")[:1]))
         .order_by("id")
@@ -121,3 +166,130 @@ def agent_get(*, organization: Organization, agent_id) -> Agent:
     if agent is None:
         raise ServiceError("Agent not found", status=404, code="agent_not_found")
     return agent
+
+
+def contact_for_number(*, organization_id: int, number: str) -> Contact | None:
+    """The contact a number belongs to: how a call is linked to the contact it dialled."""
+    found = (
+        ContactNumber.objects.select_related("contact")
+        .filter(organization_id=organization_id, number=number)
+        .first()
+    )
+    return found.contact if found else None
+
+
+def contact_search(*, organization_id: int, query: str = "") -> QuerySet[Contact]:
+    contacts = Contact.objects.filter(organization_id=organization_id).prefetch_related("numbers")
+    query = query.strip()
+    if query:
+        digits = "".join(ch for ch in query if ch.isdigit() or ch == "+")
+        match = Q(name__icontains=query) | Q(company__icontains=query) | Q(email__icontains=query) | Q(
+            external_id=query)
+        if len(digits.lstrip("+")) >= 3:
+            match |= Q(numbers__number__contains=digits.lstrip("+"))
+        contacts = contacts.filter(match).distinct()
+    return contacts.order_by("name", "id")
+
+
+def contact_get(*, organization_id: int, contact_id) -> Contact:
+    pk = as_id(contact_id)
+    contact = Contact.objects.filter(organization_id=organization_id, pk=pk).prefetch_related("numbers").first() \
+        if pk else None
+    if contact is None:
+        raise ServiceError("Contact not found", status=404, code="contact_not_found")
+    return contact
+
+
+def agent_history(*, agent: Agent, query: str = "", disposition: str = "") -> QuerySet[Call]:
+    """The agent's own calls, newest first, searchable by number, contact name and disposition code."""
+    calls = Call.objects.filter(organization_id=agent.organization_id, agent=agent).select_related(
+        "app", "disposition__disposition")
+    query = query.strip()
+    if query:
+        digits = "".join(ch for ch in query if ch.isdigit())
+        named = ContactNumber.objects.filter(
+            organization_id=agent.organization_id, contact__name__icontains=query).values("number")
+        match = Q(to_number__in=Subquery(named))
+        if len(digits) >= 3:
+            match |= Q(to_number__contains=digits)
+        calls = calls.filter(match)
+    if disposition:
+        calls = calls.filter(disposition__disposition__code=disposition)
+    return calls.order_by("-created_at", "-id")
+
+
+def contact_recent_calls(*, organization_id: int, numbers: list[str], limit: int = 5) -> list[Call]:
+    return list(
+        Call.objects.filter(organization_id=organization_id, to_number__in=numbers)
+        .select_related("agent__user", "disposition__disposition")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def agent_callbacks(*, agent: Agent) -> QuerySet[Callback]:
+    return Callback.objects.filter(agent=agent, status=Callback.Status.PENDING).select_related("contact")
+
+
+def organization_dispositions(*, organization_id: int) -> QuerySet[Disposition]:
+    return Disposition.objects.filter(organization_id=organization_id, is_active=True)
+
+
+def organization_pause_reasons(*, organization_id: int) -> QuerySet[PauseReason]:
+    return PauseReason.objects.filter(organization_id=organization_id, is_active=True)
+
+
+def call_disposition_get(*, organization_id: int, call_uuid: str) -> CallDisposition:
+    row = CallDisposition.objects.select_related("call", "disposition").filter(
+        organization_id=organization_id, call__request_uuid=call_uuid).first()
+    if row is None:
+        raise ServiceError("This call has no disposition", status=404, code="disposition_not_found")
+    return row
+
+
+def callback_search(*, organization_id: int, agent_id: int | None = None, status: str | None = None,
+                    ids: list | None = None) -> QuerySet[Callback]:
+    rows = Callback.objects.filter(organization_id=organization_id).select_related("contact", "agent")
+    if agent_id is not None:
+        rows = rows.filter(agent_id=agent_id)
+    if status:
+        rows = rows.filter(status=status)
+    if ids is not None:
+        rows = rows.filter(pk__in=[pk for pk in (as_id(i) for i in ids) if pk])
+    return rows.order_by("due_at", "id")
+
+
+def crm_link(*, template: str, contact: Contact | None, number: str) -> str | None:
+    """The organization's CRM link template filled in for a contact; None without a template or an id it needs."""
+    if not template or not template.startswith(("https://", "http://")):
+        return None
+    external_id = contact.external_id if contact else ""
+    if "{external_id}" in template and not external_id:
+        return None
+    if "{contact_id}" in template and contact is None:
+        return None
+    from urllib.parse import quote
+
+    return (template.replace("{external_id}", quote(external_id, safe=""))
+            .replace("{contact_id}", str(contact.pk if contact else ""))
+            .replace("{number}", quote(number, safe="")))
+
+
+@dataclass(frozen=True)
+class ScreenPop:
+    number: str
+    contact: Contact | None
+    recent_calls: list[Call]
+    crm_link: str | None
+
+
+def screen_pop(*, organization_id: int, number: str) -> ScreenPop:
+    """What the console shows as a call starts: who it is, their last calls, the link into the CRM."""
+    contact = contact_for_number(organization_id=organization_id, number=number)
+    numbers = [row.number for row in contact.numbers.all()] if contact else [number]
+    settings = desk_settings(organization_id=organization_id)
+    return ScreenPop(
+        number=number,
+        contact=contact,
+        recent_calls=contact_recent_calls(organization_id=organization_id, numbers=numbers),
+        crm_link=crm_link(template=settings.crm_link_template, contact=contact, number=number),
+    )

@@ -15,14 +15,14 @@ class AgentSerializer(serializers.Serializer):
     number = serializers.CharField()
     click_to_call_enabled = serializers.BooleanField()
     is_active = serializers.BooleanField()
-    state = serializers.SerializerMethodField()
+    state = serializers.SerializerMethodField(help_text="available, on_call, wrap_up, paused or offline")
     current_call = serializers.CharField(
         source="live_call_uuid", allow_null=True, help_text="request_uuid of the agent's live call"
     )
     created_at = serializers.DateTimeField()
 
-    def get_state(self, agent) -> str:
-        return agent_state(is_active=agent.is_active, on_call=agent.live_call_uuid is not None)
+    def get_state(self, agent) -> str:  # noqa: D102
+        return agent_state(agent=agent)
 
 
 class AgentCreateSerializer(serializers.Serializer):
@@ -48,4 +48,113 @@ class AgentUpdateSerializer(serializers.Serializer):
 class AgentStateSerializer(serializers.Serializer):
     agent_id = serializers.IntegerField()
     state = serializers.ChoiceField(choices=AGENT_STATES)
+    label = serializers.CharField(help_text="The state in words: Available, On call, Wrap-up, Paused, Offline")
+    pause_reason = serializers.CharField(allow_null=True)
+    pause_reason_id = serializers.IntegerField(allow_null=True)
+    since = serializers.DateTimeField(allow_null=True, help_text="When the agent entered this state")
     call = v1.CallSerializer(allow_null=True)
+
+
+class AgentStateSetSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["available", "paused", "offline"])
+    pause_reason_id = serializers.IntegerField(required=False, help_text="Required with paused")
+
+
+class AgentCallSerializer(serializers.Serializer):
+    to = PhoneNumberField(help_text="The customer's number; the agent's phone rings first")
+
+
+class NamedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class DispositionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    label = serializers.CharField()
+
+
+class ContactNumberSerializer(serializers.Serializer):
+    number = serializers.CharField(help_text="E.164")
+
+
+class ContactSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    company = serializers.CharField()
+    email = serializers.CharField()
+    notes = serializers.CharField()
+    external_id = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    numbers = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_numbers(self, contact) -> list[str]:
+        return [row.number for row in contact.numbers.all()]
+
+
+class ContactWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    numbers = serializers.ListField(child=PhoneNumberField(), min_length=1, max_length=20,
+                                    help_text="Phone numbers, normalized to E.164")
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
+    external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list,
+                                 max_length=50)
+
+
+class ContactSearchSerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                              help_text="Part of a name, company, email or number; or an exact external id")
+
+
+class CallDispositionSerializer(serializers.Serializer):
+    call_uuid = serializers.CharField()
+    disposition = DispositionSerializer()
+    note = serializers.CharField()
+    agent_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.CharField()
+    updated_at = serializers.CharField()
+
+
+class CallDispositionWriteSerializer(serializers.Serializer):
+    disposition_id = serializers.IntegerField(min_value=1, max_value=v1.MAX_ID)
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class CallbackSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    agent_id = serializers.IntegerField()
+    contact_id = serializers.IntegerField(allow_null=True)
+    contact_name = serializers.CharField(allow_null=True)
+    number = serializers.CharField()
+    due_at = serializers.CharField(help_text="UTC, ISO 8601")
+    due_local = serializers.CharField(help_text="The due time in the organization's time zone")
+    time_zone = serializers.CharField()
+    note = serializers.CharField()
+    status = serializers.ChoiceField(choices=["pending", "done", "missed"])
+
+    def to_representation(self, instance):
+        from agents.desk import callback_public
+        from agents.selectors import desk_settings
+
+        return callback_public(instance, time_zone=desk_settings(organization_id=instance.organization_id).time_zone)
+
+
+class LocalDateTimeField(serializers.DateTimeField):
+    """Keeps a time given without an offset naive, for the service to read in the organization's zone."""
+
+    def enforce_timezone(self, value):
+        return value
+
+
+class CallbackWriteSerializer(serializers.Serializer):
+    agent_id = serializers.IntegerField(min_value=1, max_value=v1.MAX_ID)
+    number = PhoneNumberField()
+    due_at = LocalDateTimeField(help_text="With an offset, or without one to be read in the organization's time zone")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    contact_id = serializers.IntegerField(required=False, min_value=1, max_value=v1.MAX_ID)

@@ -4,8 +4,8 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agents import selectors
-from agents.models import Agent, ClickToCallNotification, ConsoleConnection
+from agents import selectors, states
+from agents.models import Agent, AgentState, AgentStatus, ClickToCallNotification, ConsoleConnection
 from agents.representations import notification_public
 from calls import lifecycle, realtime
 from calls import services as call_services
@@ -22,9 +22,14 @@ def agent_create(*, organization: Organization, username: str, password: str, nu
                  click_to_call_enabled: bool = True) -> Agent:
     user = get_user_model().objects.create_user(username=username, password=password)
     membership_set(user=user, organization=organization, role=Role.AGENT)
-    return Agent.objects.create(
+    agent = Agent.objects.create(
         user=user, organization=organization, number=number, click_to_call_enabled=click_to_call_enabled
     )
+    # A new agent is ready to take calls (the click-to-call API needs no console open).
+    AgentState.objects.create(
+        organization=organization, agent=agent, state=AgentStatus.AVAILABLE, started_at=timezone.now()
+    )
+    return agent
 
 
 @transaction.atomic
@@ -35,11 +40,18 @@ def supervisor_create(*, organization: Organization, username: str, password: st
     return user
 
 
+@transaction.atomic
 def agent_click_to_call(*, agent: Agent, customer_number: str) -> Call:
-    """Queue a bridged call: the agent's phone first, then `customer_number` (E.164)."""
+    """Queue a bridged call: the agent's phone first, then `customer_number` (E.164).
+
+    Only an Available agent may start one (agents.states); the agent is On call from here.
+    """
     if not agent.click_to_call_enabled:
         raise ServiceError(CLICK_TO_CALL_DISABLED, status=403, code="click_to_call_disabled")
-    return call_services.call_create(organization=agent.organization, agent=agent, to_number=customer_number)
+    locked = states.agent_lock_for_call(agent=agent)
+    call = call_services.call_create(organization=locked.organization, agent=locked, to_number=customer_number)
+    states.agent_call_started(agent=locked, call=call)
+    return call
 
 
 def agent_click_to_call_end(*, agent, customer_number=None):
@@ -131,10 +143,20 @@ def agent_update(*, agent, **fields):
     clash = Agent.objects.filter(organization_id=agent.organization_id, number=number).exclude(pk=agent.pk)
     if number and clash.exists():
         raise ServiceError(f"Another agent already uses {number}", status=409, code="agent_number_taken")
+    was_active = agent.is_active
     for name in ("number", "click_to_call_enabled", "is_active"):
         if name in fields:
             setattr(agent, name, fields[name])
     agent.save()
+    if was_active != agent.is_active:
+        # Deactivated: Offline (a live call runs to its end first); active again: Available.
+        try:
+            if agent.is_active:
+                states.agent_make_available(agent=agent)
+            else:
+                states.agent_log_out(agent=agent)
+        except ServiceError:
+            pass
     return agent
 
 

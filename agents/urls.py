@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from agents import api, views
+from agents import api, demo_receiver, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,6 +12,14 @@ urlpatterns = [
     path("console/state", views.console_state, name="console-state"),
     path("console/start", views.console_start, name="console-start"),
     path("console/end", views.console_end, name="console-end"),
+    path("console/agent-state", views.console_agent_state, name="console-agent-state"),
+    path("console/disposition", views.console_disposition, name="console-disposition"),
+    path("console/pop", views.console_pop, name="console-pop"),
+    path("console/history", views.console_history, name="console-history"),
+    path("console/contacts", views.console_contacts, name="console-contacts"),
+    path("console/callbacks", views.console_callback, name="console-callback"),
+    path("console/callbacks/<int:callback_id>/done", views.console_callback_done, name="console-callback-done"),
     path("wallboard/", views.wallboard, name="wallboard"),
+    path("demo/webhooks/<str:kind>", demo_receiver.demo_webhook, name="demo-webhook"),
     path("wallboard/state", views.wallboard_state, name="wallboard-state"),
 ]

@@ -5,16 +5,17 @@ with a 4xx when they refuse. They call the same services as the click-to-call AP
 """
 
 import json
+from datetime import datetime
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from agents import selectors, services
+from agents import desk, selectors, services, states
 from agents.representations import agent_public, agent_state_public
 from calls.api.throttling import call_create_allowed
 from calls.phone import InvalidPhoneNumber, to_e164
@@ -85,16 +86,164 @@ def console(request):
     return _agent_console(request)
 
 
+def _body(request) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise ServiceError("Send a JSON object") from None
+    if not isinstance(body, dict):
+        raise ServiceError("Send a JSON object")
+    return body
+
+
+def _int(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _desk_call(call) -> dict:
+    """A call as the desk lists it: its public shape plus its disposition and note."""
+    shown = call_public(call)
+    try:
+        row = call.disposition
+    except ObjectDoesNotExist:
+        row = None
+    shown["disposition"] = (
+        {"code": row.disposition.code, "label": row.disposition.label, "note": row.note} if row else None
+    )
+    return shown
+
+
+def _settings_public(settings) -> dict:
+    return {
+        "wrap_up_seconds": settings.wrap_up_seconds,
+        "disposition_required": settings.disposition_required,
+        "time_zone": settings.time_zone,
+    }
+
+
 @require_GET
 @_json_view(selectors.agent_for_user)
 def console_state(request, agent):
     current = selectors.agent_current_call(agent=agent)
+    organization_id = agent.organization_id
+    settings = selectors.desk_settings(organization_id=organization_id)
     return {
         "now": iso(timezone.now()),
         "agent": agent_public(agent),
+        "agent_state": states.state_public(selectors.agent_open_state(agent=agent), agent=agent),
+        "settings": _settings_public(settings),
+        "pause_reasons": [{"id": r.pk, "name": r.name}
+                          for r in selectors.organization_pause_reasons(organization_id=organization_id)],
+        "dispositions": [{"id": d.pk, "code": d.code, "label": d.label}
+                         for d in selectors.organization_dispositions(organization_id=organization_id)],
+        "callbacks": [desk.callback_public(c, time_zone=settings.time_zone)
+                      for c in selectors.agent_callbacks(agent=agent)],
         "current": call_public(current) if current else None,
-        "recent": [call_public(call) for call in selectors.agent_recent_calls(agent=agent)],
+        "recent": [_desk_call(call) for call in selectors.agent_recent_calls(agent=agent)],
     }
+
+
+@require_POST
+@_json_view(selectors.agent_for_user)
+def console_agent_state(request, agent):
+    body = _body(request)
+    state = body.get("state")
+    states.agent_state_set(agent=agent, state=state if isinstance(state, str) else "",
+                           pause_reason_id=_int(body.get("pause_reason_id")))
+    return {"agent_state": states.state_public(selectors.agent_open_state(agent=agent), agent=agent)}
+
+
+@require_POST
+@_json_view(selectors.agent_for_user)
+def console_disposition(request, agent):
+    body = _body(request)
+    note = body.get("note") or ""
+    row = desk.call_disposition_set(agent=agent, call_uuid=str(body.get("call_uuid") or ""),
+                                    disposition_id=_int(body.get("disposition_id")),
+                                    note=note if isinstance(note, str) else "")
+    return {"disposition": desk.disposition_public(row),
+            "agent_state": states.state_public(selectors.agent_open_state(agent=agent), agent=agent)}
+
+
+@require_GET
+@_json_view(selectors.agent_for_user)
+def console_pop(request, agent):
+    try:
+        number = to_e164(request.GET.get("number"))
+    except InvalidPhoneNumber as exc:
+        raise ServiceError(f"Invalid number: {exc}") from None
+    pop = selectors.screen_pop(organization_id=agent.organization_id, number=number)
+    contact = pop.contact
+    return {
+        "number": pop.number,
+        "contact": {
+            "id": contact.pk, "name": contact.name, "company": contact.company, "email": contact.email,
+            "notes": contact.notes, "external_id": contact.external_id, "tags": contact.tags,
+        } if contact else None,
+        "recent": [_desk_call(call) for call in pop.recent_calls],
+        "crm_link": pop.crm_link,
+    }
+
+
+HISTORY_PAGE = 10
+
+
+@require_GET
+@_json_view(selectors.agent_for_user)
+def console_history(request, agent):
+    calls = selectors.agent_history(agent=agent, query=request.GET.get("q", "")[:100],
+                                    disposition=request.GET.get("disposition", "")[:40])
+    try:
+        page = max(int(request.GET.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    start = (page - 1) * HISTORY_PAGE
+    rows = list(calls[start:start + HISTORY_PAGE + 1])
+    names = {}
+    for call in rows:
+        if call.to_number not in names:
+            contact = selectors.contact_for_number(organization_id=agent.organization_id, number=call.to_number)
+            names[call.to_number] = contact.name if contact else None
+    return {
+        "page": page,
+        "has_next": len(rows) > HISTORY_PAGE,
+        "calls": [{**_desk_call(call), "contact_name": names[call.to_number]} for call in rows[:HISTORY_PAGE]],
+    }
+
+
+@require_GET
+@_json_view(selectors.agent_for_user)
+def console_contacts(request, agent):
+    contacts = selectors.contact_search(organization_id=agent.organization_id, query=request.GET.get("q", "")[:100])
+    return {"contacts": [
+        {"id": c.pk, "name": c.name, "company": c.company, "numbers": [n.number for n in c.numbers.all()]}
+        for c in contacts[:20]
+    ]}
+
+
+@require_POST
+@_json_view(selectors.agent_for_user)
+def console_callback(request, agent):
+    body = _body(request)
+    try:
+        due = datetime.fromisoformat(str(body.get("due_at") or ""))
+    except ValueError:
+        raise ServiceError("Give the callback's date and time") from None
+    note = body.get("note") or ""
+    callback = desk.callback_schedule(
+        agent=agent, number=str(body.get("number") or ""), due_at=due, note=note if isinstance(note, str) else "",
+        contact_id=_int(body.get("contact_id")), call_uuid=body.get("call_uuid") or None,
+    )
+    zone = selectors.desk_settings(organization_id=agent.organization_id).time_zone
+    return {"callback": desk.callback_public(callback, time_zone=zone)}
+
+
+@require_POST
+@_json_view(selectors.agent_for_user)
+def console_callback_done(request, agent, callback_id):
+    callback = desk.callback_done(agent=agent, callback_id=callback_id)
+    zone = selectors.desk_settings(organization_id=agent.organization_id).time_zone
+    return {"callback": desk.callback_public(callback, time_zone=zone)}
 
 
 @require_POST

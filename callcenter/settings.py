@@ -76,10 +76,13 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "csp",
+    "import_export",
     "callcenter",
     "tenants",
     "calls",
     "agents",
+    "floor",
+    "auditlog",
 ]
 
 MIDDLEWARE = [
@@ -90,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants.display.OrganizationTimeZoneMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.DatabaseUnavailableMiddleware",

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import HttpResponse
 
 from calls import services, urlguard
+from calls.causes import call_hangup_reason
 from calls.models import (
     Call,
     CallEvent,
@@ -17,6 +18,7 @@ from calls.models import (
 )
 from calls.phone import InvalidPhoneNumber, to_e164
 from calls.representations import iso
+from tenants.display import clock, local_time
 from tenants.errors import ServiceError
 from tenants.scoping import OrganizationScopedAdmin, ScopedInline, organization_of
 
@@ -258,8 +260,8 @@ class RecordOnlyAdmin(OrganizationScopedAdmin):
 class CallAdmin(RecordOnlyAdmin):
     """Calls are a record: nobody edits them here. Status moves only through the lifecycle (the actions)."""
 
-    list_display = ["request_uuid", "status", "direction", "agent", "from_number", "to_number", "started_at",
-                    "duration", "organization"]
+    # Fits a laptop screen: the call, who, when (the organization's time), how long, why it ended.
+    list_display = ["request_uuid", "status", "agent", "to_number", "placed", "talk", "cause", "organization"]
     list_filter = [
         "status",
         "created_at",
@@ -277,7 +279,7 @@ class CallAdmin(RecordOnlyAdmin):
     fieldsets = [
         (None, {"fields": ["request_uuid", "call_uuid", "organization", "kind", "status", "direction", "agent",
                            "app", "from_number", "to_number"]}),
-        ("Timing", {"fields": ["created_at", "started_at", "answered_at", "ended_at", "duration", "hangup_cause",
+        ("Timing", {"fields": ["created_at", "started_at", "answered_at", "ended_at", "duration_clock", "cause",
                                "call_time_limit", "ring_timeout", "deadline_at"]}),
         ("Webhooks", {"fields": ["answer_url", "ring_url", "hangup_url", "fallback_answer_url", "stream"]}),
         ("Carrier", {"fields": ["carrier", "carrier_account", "carrier_call_id", "carrier_attempts",
@@ -287,7 +289,26 @@ class CallAdmin(RecordOnlyAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [name for _, options in self.fieldsets for name in options["fields"]]
 
-    @admin.action(description="Hang up selected live calls", permissions=["view"])
+    @admin.display(description="placed", ordering="created_at")
+    def placed(self, call):
+        return local_time(call.created_at, call.organization, "%d %b %H:%M")
+
+    @admin.display(description="talk", ordering="duration")
+    def talk(self, call):
+        return clock(call.duration) if call.answered_at else "–"
+
+    @admin.display(description="ended because")
+    def cause(self, call):
+        reason = call_hangup_reason(call)
+        if reason is None:
+            return f"normal ({call.hangup_cause})" if call.hangup_cause else "–"
+        return f"{reason['words']} ({reason['cause']})" if reason["cause"] else reason["words"]
+
+    @admin.display(description="duration")
+    def duration_clock(self, call):
+        return clock(call.duration)
+
+    @admin.action(description="Hang up selected live calls", permissions=["act"])
     def hang_up_calls(self, request, queryset):
         ended, skipped = 0, 0
         for call in queryset:
@@ -298,7 +319,7 @@ class CallAdmin(RecordOnlyAdmin):
                 skipped += 1
         self.message_user(request, f"Hung up {ended} call(s); {skipped} had already ended.", messages.SUCCESS)
 
-    @admin.action(description="Redeliver failed webhooks of selected calls", permissions=["view"])
+    @admin.action(description="Redeliver failed webhooks of selected calls", permissions=["act"])
     def redeliver_failed_webhooks(self, request, queryset):
         _redeliver_failed(self, request, WebhookDelivery.objects.filter(call__in=queryset))
 
@@ -322,7 +343,7 @@ class CallAdmin(RecordOnlyAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(RecordOnlyAdmin):
-    list_display = ["webhook_id", "kind", "state", "call", "url", "attempts", "response_code", "created_at",
+    list_display = ["webhook_id", "kind", "state", "call", "url", "attempts", "response_code", "created",
                     "organization"]
     list_filter = ["state", "kind", "organization"]
     list_select_related = ["call", "organization"]
@@ -333,6 +354,10 @@ class WebhookDeliveryAdmin(RecordOnlyAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
 
-    @admin.action(description="Redeliver selected failed webhooks", permissions=["view"])
+    @admin.display(description="created", ordering="created_at")
+    def created(self, delivery):
+        return local_time(delivery.created_at, delivery.organization, "%d %b %H:%M:%S")
+
+    @admin.action(description="Redeliver selected failed webhooks", permissions=["act"])
     def redeliver(self, request, queryset):
         _redeliver_failed(self, request, queryset)

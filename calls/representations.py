@@ -11,7 +11,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from calls.causes import call_hangup_reason
 from calls.models import Call
+
+
+class HangupReasonSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="busy, no_answer, unreachable, rejected, answer_url_failed, carrier_error, canceled or time_limit"
+    )
+    words = serializers.CharField()
+    cause = serializers.CharField(allow_null=True, help_text="The Q.850 cause code")
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -52,6 +61,9 @@ class CallSerializer(serializers.Serializer):
         source="carrier_reports_progress",
         help_text="False when the carrier reports nothing after taking the call (Superfone click-to-call)",
     )
+    hangup_reason = serializers.SerializerMethodField(
+        help_text="Why the call did not end normally, in words beside the code (null when it completed)"
+    )
 
     def get_fields(self):
         # "from" is a Python keyword, so it cannot be declared as a class attribute.
@@ -65,6 +77,10 @@ class CallSerializer(serializers.Serializer):
 
     def get_hangup_cause(self, call) -> str | None:
         return call.hangup_cause or None
+
+    @extend_schema_field(HangupReasonSerializer(allow_null=True))
+    def get_hangup_reason(self, call):
+        return call_hangup_reason(call)
 
 
 def call_public(call: Call) -> dict[str, Any]:

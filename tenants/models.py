@@ -4,13 +4,26 @@ The tables kept the names they had when these models lived in agents/ (db_table)
 moving them here changed no data.
 """
 
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
 
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone (e.g. Asia/Kolkata, Europe/London, UTC)")
+
+
 class Organization(models.Model):
     name = models.CharField(max_length=100, unique=True)
+    # Where the organization's people live: "today", reports and every time shown to or typed
+    # by them are in this zone. Stored times stay UTC.
+    time_zone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_time_zone], help_text="IANA name, e.g. Asia/Kolkata"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -18,6 +31,17 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
+    def get_additional_data(self) -> dict:
+        """Kept with each audit entry, so an organization sees its own history."""
+        return {"organization_id": self.pk}
 
 
 class OrganizationAPIKey(AbstractAPIKey):
@@ -30,6 +54,10 @@ class OrganizationAPIKey(AbstractAPIKey):
         db_table = "agents_organizationapikey"
         verbose_name = "API key"
         verbose_name_plural = "API keys"
+
+    def get_additional_data(self) -> dict:
+        """Kept with each audit entry, so an organization sees its own history."""
+        return {"organization_id": self.organization_id}
 
 
 class Role(models.TextChoices):
@@ -55,3 +83,7 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization} ({self.get_role_display()})"
+
+    def get_additional_data(self) -> dict:
+        """Kept with each audit entry, so an organization sees its own history."""
+        return {"organization_id": self.organization_id}

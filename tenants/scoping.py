@@ -154,6 +154,12 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
     def has_module_permission(self, request):
         return super().has_module_permission(request) or is_supervisor(request.user)
 
+    def has_act_permission(self, request) -> bool:
+        """Actions that change something without editing the row (hang up, redeliver): never a viewer's."""
+        if request.user.is_superuser:
+            return True
+        return is_supervisor(request.user) and role_of(request.user) in (Role.SUPERVISOR, Role.ORG_ADMIN)
+
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) or self._supervisor_may(request, "view")
 

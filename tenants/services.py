@@ -1,10 +1,11 @@
 """Writes for organizations, memberships and API keys."""
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from tenants.auth import api_key_forget
 from tenants.errors import ServiceError
-from tenants.models import Membership, Organization, OrganizationAPIKey, Role
+from tenants.models import Membership, Organization, OrganizationAPIKey, Role, validate_time_zone
 
 
 def organization_create(*, name: str) -> Organization:
@@ -15,11 +16,19 @@ def organization_create(*, name: str) -> Organization:
         raise ServiceError(f"An organization named {name!r} exists already", status=409, code="conflict") from None
 
 
-def organization_update(*, organization: Organization, name: str) -> Organization:
+def organization_update(*, organization: Organization, name: str, time_zone: str | None = None) -> Organization:
     organization.name = name
+    fields = ["name"]
+    if time_zone is not None:
+        try:
+            validate_time_zone(time_zone)
+        except ValidationError as exc:
+            raise ServiceError(exc.messages[0], code="validation_error") from None
+        organization.time_zone = time_zone
+        fields.append("time_zone")
     try:
         with transaction.atomic():
-            organization.save(update_fields=["name"])
+            organization.save(update_fields=fields)
     except IntegrityError:
         raise ServiceError(f"An organization named {name!r} exists already", status=409, code="conflict") from None
     return organization

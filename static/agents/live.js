@@ -11,6 +11,13 @@ export const LABELS = {
   busy: "Busy",
   canceled: "Canceled",
 };
+export const AGENT_LABELS = {
+  available: "Available",
+  on_call: "On call",
+  wrap_up: "Wrap-up",
+  paused: "Paused",
+  offline: "Offline",
+};
 export const LIVE = new Set(["queued", "ringing", "answered", "in_progress"]);
 const RANK = { queued: 0, ringing: 1, answered: 2, in_progress: 3 };
 

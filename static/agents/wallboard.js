@@ -1,5 +1,5 @@
 // The supervisor wallboard: the organization's live calls and each agent's state.
-import { LABELS, LIVE, isStale, getJSON, syncClock, elapsedSeconds, formatDuration, cell, liveSocket } from "./live.js";
+import { AGENT_LABELS, LABELS, LIVE, isStale, getJSON, syncClock, elapsedSeconds, formatDuration, cell, liveSocket } from "./live.js";
 
 const agentsBody = document.getElementById("agents");
 const callsBody = document.getElementById("calls");
@@ -45,7 +45,8 @@ function render() {
     ...[...agents.values()].map((agent) => {
       const row = document.createElement("tr");
       row.dataset.agentId = agent.id;
-      const state = agent.call ? "On a call" : "Available";
+      const label = AGENT_LABELS[agent.state] || agent.state;
+      const state = agent.pause_reason ? `${label} (${agent.pause_reason})` : label;
       const call = agent.call ? `${agent.call.to} · ${LABELS[agent.call.status]}` : "–";
       row.append(cell(agent.username), cell(agent.number), cell(state), cell(agent.online ? "open" : "closed"), cell(call));
       row.className = agent.call ? "busy" : "free";
@@ -71,6 +72,14 @@ liveSocket("/ws/wallboard/", {
   onOpen: refresh,
   onMessage(message) {
     if (message.type === "call.update") apply(message.call);
+    else if (message.type === "agent.state") {
+      const agent = agents.get(message.state.agent_id);
+      if (agent) {
+        agent.state = message.state.state;
+        agent.pause_reason = message.state.pause_reason;
+        render();
+      }
+    }
   },
 });
 refresh();

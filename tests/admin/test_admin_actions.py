@@ -6,6 +6,7 @@ import io
 import pytest
 from rest_framework.test import APIClient
 
+from agents import services as agent_services
 from agents.models import Agent
 from calls.models import (
     Call,
@@ -77,11 +78,11 @@ def test_it_refuses_an_agent_number_taken_in_the_organization(supervisor_client,
 
 
 def test_it_shows_whether_an_agent_is_on_a_call(supervisor_client, mine):
-    Call.objects.filter(pk=mine.rows.call.pk).update(agent=mine.rows.agent)
+    agent_services.agent_click_to_call(agent=mine.rows.agent, customer_number="+918000000111")
 
     html = supervisor_client.get("/admin/agents/agent/").content.decode()
 
-    assert "on a call" in html
+    assert "On call" in html
 
 
 def test_it_adds_and_links_a_number_through_the_services(supervisor_client, tenant):

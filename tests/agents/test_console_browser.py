@@ -142,7 +142,7 @@ def test_it_runs_a_call_live_and_refuses_a_second_start(browser, server):
     expect(page.locator("#start")).to_be_disabled()
     expect(page.locator("#end")).to_be_enabled()
     expect(page.locator("#timer")).not_to_have_text("00:00", timeout=5000)
-    expect(wallboard.locator("#agents tr")).to_contain_text("On a call")
+    expect(wallboard.locator("#agents tr")).to_contain_text("On call")
     expect(wallboard.locator("#calls tr")).to_contain_text("+918000000018")
     if SCREENSHOT:
         page.screenshot(path=str(SCREENSHOT))

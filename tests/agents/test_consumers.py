@@ -23,12 +23,22 @@ async def socket(path, user=None):
     return WebsocketCommunicator(application, path, headers=headers)
 
 
-async def updates_until_final(communicator):
+async def next_of(communicator, kind, states=None):
+    """The next message of `kind`; agent.state messages met on the way are added to `states`."""
+    while True:
+        message = await communicator.receive_json_from(timeout=5)
+        if message["type"] == kind:
+            return message
+        assert message["type"] == "agent.state", message
+        if states is not None:
+            states.append(message["state"]["state"])
+
+
+async def updates_until_final(communicator, states=None):
     """(request_uuid, status) of each call.update until a call ends."""
     seen = []
     while not seen or seen[-1][1] in ("queued", "ringing", "answered", "in_progress"):
-        message = await communicator.receive_json_from(timeout=5)
-        assert message["type"] == "call.update"
+        message = await next_of(communicator, "call.update", states)
         seen.append((message["call"]["request_uuid"], message["call"]["status"]))
     return seen
 
@@ -74,10 +84,15 @@ async def test_it_streams_the_agents_call_to_the_console_as_it_happens(agent, ru
     call = await database_sync_to_async(services.agent_click_to_call)(agent=agent, customer_number="+918000000101")
     await database_sync_to_async(run_tasks)(wait=3)
 
-    updates = await updates_until_final(communicator)
+    states = []
+    updates = await updates_until_final(communicator, states)
     # The call shows up as soon as it exists, then at every step.
     statuses = ("queued", "ringing", "answered", "in_progress", "completed")
     assert updates == [(call.request_uuid, status) for status in statuses]
+    # The agent's state is pushed too: on call with the call, available once it ends.
+    message = await communicator.receive_json_from(timeout=5)
+    states.append(message["state"]["state"])
+    assert states == ["on_call", "available"]
     await communicator.disconnect()
 
 
@@ -107,11 +122,11 @@ async def test_it_shows_every_call_of_the_organization_on_the_wallboard_and_no_o
 
     await database_sync_to_async(services.agent_click_to_call)(agent=agent, customer_number="+918000000105")
     await database_sync_to_async(run_tasks)(wait=2)
-    first = await wallboard.receive_json_from(timeout=5)
+    first = await next_of(wallboard, "call.update")
     # A new call shows on the wallboard as soon as it is created.
     assert (first["call"]["agent_id"], first["call"]["status"]) == (agent.pk, "queued")
-    assert (await wallboard.receive_json_from(timeout=5))["call"]["status"] == "ringing"
-    assert (await wallboard.receive_json_from(timeout=5))["call"]["status"] == "busy"
+    assert (await next_of(wallboard, "call.update"))["call"]["status"] == "ringing"
+    assert (await next_of(wallboard, "call.update"))["call"]["status"] == "busy"
     await wallboard.disconnect()
 
 
@@ -125,10 +140,7 @@ async def test_it_delivers_click_to_call_notifications_and_says_so(tenant, agent
 
     body = response.json()
     assert body["data"]["sentSuccess"] is True
-    message = await console.receive_json_from(timeout=5)
-    while message["type"] == "call.update":  # the new call itself shows up too
-        message = await console.receive_json_from(timeout=5)
-    assert message["type"] == "agent.notification"
+    message = await next_of(console, "agent.notification")
     assert message["notification"]["notificationID"] == body["data"]["notificationID"]
     assert (message["notification"]["action"], message["notification"]["customer_number"]) == (
         "START",

@@ -1,8 +1,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from agents import services as agent_services
 from agents.models import Agent
-from tests.api_v1.conftest import make_call
 
 pytestmark = pytest.mark.django_db
 
@@ -56,13 +56,13 @@ def test_it_updates_and_deactivates_an_agent(tenant, own):
 
     assert updated.json()["number"] == "+919800044444"
     assert updated.json()["click_to_call_enabled"] is False
-    assert deactivated.json()["state"] == "inactive"
+    assert deactivated.json()["state"] == "offline"
     own.agent.refresh_from_db()
     assert (own.agent.number, own.agent.is_active) == ("+919800044444", False)
 
 
 def test_it_reports_an_agent_on_a_call(tenant, own):
-    call = make_call(tenant, agent=own.agent)
+    call = agent_services.agent_click_to_call(agent=own.agent, customer_number="+918000000111")
 
     state = tenant.api.get(f"/api/v1/agents/{own.agent.pk}/state").json()
     listed = tenant.api.get("/api/v1/agents").json()["results"]

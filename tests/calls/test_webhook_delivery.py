@@ -4,8 +4,8 @@ import socket
 import textwrap
 import urllib
 import urllib.parse
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone

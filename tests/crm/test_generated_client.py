@@ -1,7 +1,6 @@
 """A client generated from docs/openapi.yaml with openapi-python-client works against a
 served instance, running the README's "Use from a CRM" code exactly as written."""
 
-import os
 import shutil
 import subprocess
 import sys

@@ -1,16 +1,27 @@
 import json as jsonlib
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from agents import desk
 from agents import services as agent_services
-from agents.models import Agent
+from agents.models import Agent, ContactNumber, DeskSettings, Disposition, PauseReason
 from calls import services as call_services
 from calls.models import LinkedNumber, SfvopiApp
 from tenants import services as tenant_services
 from tenants.models import Organization
+
+OLD_RECEIVER = "http://127.0.0.1:9000/"
+
+DISPOSITIONS = [
+    ("sale", "Sale"),
+    ("callback", "Callback requested"),
+    ("not_interested", "Not interested"),
+    ("wrong_number", "Wrong number"),
+]
 
 
 class Command(BaseCommand):
@@ -27,12 +38,18 @@ class Command(BaseCommand):
         from_number = f"+918000{organization.pk:06d}"
         agent_number = f"+919800{organization.pk:06d}"
 
-        app = SfvopiApp.objects.filter(organization=organization).first() or call_services.app_create(
-            organization=organization,
-            name=f"{org} app",
-            answer_url="http://127.0.0.1:9000/answer",
-            hangup_url="http://127.0.0.1:9000/hangup",
-        )
+        # The app's webhooks go to this server's own demo receiver (agents/demo_receiver.py),
+        # which answers at once: a fresh install leaves no dead letters.
+        answer_url = f"{settings.PUBLIC_BASE_URL}/demo/webhooks/answer"
+        hangup_url = f"{settings.PUBLIC_BASE_URL}/demo/webhooks/hangup"
+        app = SfvopiApp.objects.filter(organization=organization).first()
+        if app is None:
+            app = call_services.app_create(
+                organization=organization, name=f"{org} app", answer_url=answer_url, hangup_url=hangup_url
+            )
+        elif app.answer_url.startswith(OLD_RECEIVER):
+            # An app from an earlier demo still aims at the old stand-alone receiver.
+            call_services.app_update(app=app, answer_url=answer_url, hangup_url=hangup_url)
         linked = LinkedNumber.objects.filter(number=from_number).first()
         if linked is None:
             call_services.number_create(organization=organization, number=from_number, app=app)
@@ -62,6 +79,17 @@ class Command(BaseCommand):
             supervisor.set_password(supervisor_password)
             supervisor.save()
 
+        DeskSettings.objects.get_or_create(organization=organization)
+        for name in ("Break", "Lunch", "Training"):
+            PauseReason.objects.get_or_create(organization=organization, name=name)
+        for code, label in DISPOSITIONS:
+            Disposition.objects.get_or_create(organization=organization, code=code, defaults={"label": label})
+        demo_contact = f"+918000{organization.pk:04d}88"  # the sandbox keeps it on until we end it
+        if not ContactNumber.objects.filter(organization=organization, number=demo_contact).exists():
+            desk.contact_save(organization=organization, name="Priya Shah", company="Kite Travel",
+                              email="priya@example.com", external_id="C-1001", numbers=[demo_contact],
+                              tags=["vip"], notes="Prefers mornings")
+
         _, api_key = tenant_services.api_key_create(organization=organization, name="demo")
         result = {
             "organization": organization.name,
@@ -74,6 +102,7 @@ class Command(BaseCommand):
             "supervisor_password": supervisor_password,
             "app_id": app.app_id,
             "webhook_secret": app.webhook_secret,
+            "contact_number": demo_contact,
         }
         if json:
             self.stdout.write(jsonlib.dumps(result))

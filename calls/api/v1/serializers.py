@@ -1,9 +1,12 @@
 """Request and response shapes of /api/v1."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from calls.api.serializers import AppFieldsSerializer, PhoneNumberField, StrictCharField
+from calls.causes import call_hangup_reason
 from calls.models import Call, CallStatus, WebhookDelivery
+from calls.representations import HangupReasonSerializer
 
 MAX_ID = 2**63 - 1
 
@@ -83,6 +86,9 @@ class CallSerializer(serializers.Serializer):
     ended_at = serializers.DateTimeField(allow_null=True)
     duration = serializers.IntegerField(help_text="Seconds talked")
     hangup_cause = serializers.CharField(help_text="Q.850 cause; empty while the call is live")
+    hangup_reason = serializers.SerializerMethodField(
+        help_text="Why the call did not end normally, in words beside the code (null when it completed)"
+    )
     call_time_limit = serializers.IntegerField()
     ring_timeout = serializers.IntegerField()
     carrier = serializers.CharField()
@@ -92,6 +98,10 @@ class CallSerializer(serializers.Serializer):
 
     def get_app_id(self, call) -> str | None:
         return call.app.app_id if call.app_id else None
+
+    @extend_schema_field(HangupReasonSerializer(allow_null=True))
+    def get_hangup_reason(self, call):
+        return call_hangup_reason(call)
 
 
 class CallDetailSerializer(CallSerializer):

@@ -1,0 +1,161 @@
+"""Admin pages of the desk: settings, pause reasons, dispositions, contacts (CSV), callbacks, states."""
+
+from django.contrib import admin, messages
+from import_export.admin import ImportExportMixin
+
+from agents import desk
+from agents.contact_import import ContactResource
+from agents.models import (
+    Agent,
+    AgentState,
+    Callback,
+    CallDisposition,
+    Contact,
+    ContactNumber,
+    DeskSettings,
+    DeskWebhook,
+    DeskWebhookDelivery,
+    Disposition,
+    PauseReason,
+)
+from tenants.errors import ServiceError
+from tenants.scoping import OrganizationScopedAdmin, ScopedInline, organization_of
+
+
+@admin.register(DeskSettings)
+class DeskSettingsAdmin(OrganizationScopedAdmin):
+    list_display = ["organization", "wrap_up_seconds", "disposition_required", "time_zone"]
+    supervisor_can = frozenset({"view", "add", "change"})
+
+
+@admin.register(PauseReason)
+class PauseReasonAdmin(OrganizationScopedAdmin):
+    list_display = ["name", "organization", "is_active"]
+    list_filter = ["is_active", "organization"]
+
+
+@admin.register(Disposition)
+class DispositionAdmin(OrganizationScopedAdmin):
+    list_display = ["label", "code", "organization", "is_active"]
+    list_filter = ["is_active", "organization"]
+
+
+class ContactNumberInline(ScopedInline):
+    model = ContactNumber
+    fields = ["number", "label"]
+
+
+@admin.register(Contact)
+class ContactAdmin(ImportExportMixin, OrganizationScopedAdmin):
+    resource_classes = [ContactResource]
+    list_display = ["name", "company", "email", "external_id", "numbers_shown", "organization"]
+    list_filter = ["organization"]
+    search_fields = ["name", "company", "email", "external_id", "numbers__number"]
+    inlines = [ContactNumberInline]
+
+    @admin.display(description="numbers")
+    def numbers_shown(self, contact):
+        return ", ".join(row.number for row in contact.numbers.all())
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("numbers")
+
+    def _organization(self, request):
+        return organization_of(request.user)
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        return {**super().get_import_resource_kwargs(request, **kwargs), "organization": self._organization(request)}
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {**super().get_export_resource_kwargs(request, **kwargs), "organization": self._organization(request)}
+
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self._organization(request) is not None
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+
+@admin.register(Callback)
+class CallbackAdmin(OrganizationScopedAdmin):
+    list_display = ["due_at", "number", "contact", "agent", "status", "note", "organization"]
+    list_filter = ["status", "organization"]
+    list_select_related = ["contact", "agent__user", "organization"]
+    search_fields = ["number", "contact__name", "agent__user__username"]
+    readonly_fields = ["reminded_at", "created_at", "call"]
+    supervisor_can = frozenset({"view", "change"})
+    actions = ["reassign"]
+
+    @admin.action(description="Reassign the selected callbacks to another agent", permissions=["change"])
+    def reassign(self, request, queryset):
+        organization = organization_of(request.user)
+        agent_id = request.POST.get("agent")
+        agents = Agent.objects.filter(is_active=True)
+        if organization is not None:
+            agents = agents.filter(organization=organization)
+        if agent_id:
+            agent = agents.filter(pk=agent_id).first()
+            if agent is None:
+                self.message_user(request, "Choose an agent of your organization.", messages.ERROR)
+                return None
+            moved = 0
+            for callback in queryset:
+                try:
+                    desk.callback_reassign(callback=callback, agent=agent)
+                    moved += 1
+                except ServiceError as exc:
+                    self.message_user(request, f"{callback}: {exc.message}", messages.ERROR)
+            self.message_user(request, f"{moved} callback(s) reassigned to {agent}.")
+            return None
+        from django.template.response import TemplateResponse
+
+        return TemplateResponse(request, "admin/agents/callback_reassign.html", {
+            **self.admin_site.each_context(request),
+            "callbacks": queryset, "agents": agents.select_related("user"), "opts": self.model._meta,
+            "title": "Reassign callbacks",
+        })
+
+
+@admin.register(AgentState)
+class AgentStateAdmin(OrganizationScopedAdmin):
+    list_display = ["agent", "state", "pause_reason", "started_at", "ended_at", "organization"]
+    list_filter = ["state", "organization"]
+    list_select_related = ["agent__user", "pause_reason", "organization"]
+    supervisor_can = frozenset({"view"})
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CallDisposition)
+class CallDispositionAdmin(OrganizationScopedAdmin):
+    list_display = ["created_at", "call", "disposition", "note", "agent"]
+    list_select_related = ["call", "disposition", "agent__user"]
+    supervisor_can = frozenset({"view"})
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DeskWebhook)
+class DeskWebhookAdmin(OrganizationScopedAdmin):
+    list_display = ["app", "url", "dispositions", "agent_states", "organization"]
+
+
+@admin.register(DeskWebhookDelivery)
+class DeskWebhookDeliveryAdmin(OrganizationScopedAdmin):
+    list_display = ["created_at", "event", "state", "attempts", "response_code", "error"]
+    list_filter = ["state", "event"]
+    supervisor_can = frozenset({"view"})
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

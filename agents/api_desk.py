@@ -1,0 +1,182 @@
+"""/api/v1 for the agent's desk: click-to-call for an agent, contacts, dispositions, callbacks.
+
+For CRMs that embed their own agent UI. Agent state read and set is in agents/api_v1.py.
+"""
+
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers as drf_serializers
+from rest_framework import status
+from rest_framework.response import Response
+
+from agents import desk, selectors, serializers, services
+from agents.models import Callback
+from calls.api.v1 import serializers as v1
+from tenants.api import PAGE_PARAMETERS, V1View, id_parameter, page_of, responses
+from tenants.errors import ServiceError
+
+AGENT_ID = id_parameter("agent_id", "The agent's id")
+CONTACT_ID = id_parameter("contact_id", "The contact's id")
+
+
+def _tz(organization_id):
+    return selectors.desk_settings(organization_id=organization_id).time_zone
+
+
+class AgentCallView(V1View):
+    @extend_schema(
+        tags=["Desk"],
+        parameters=[AGENT_ID],
+        summary="Click-to-call for an agent: ring the agent, then the customer (agent must be available)",
+        request=serializers.AgentCallSerializer,
+        responses=responses({201: v1.CallSerializer}, 404, 409, 422),
+    )
+    def post(self, request, agent_id):
+        agent = selectors.agent_get(organization=self.organization, agent_id=agent_id)
+        data = self.validated(serializers.AgentCallSerializer)
+        call = services.agent_click_to_call(agent=agent, customer_number=data["to"])
+        return Response(v1.CallSerializer(call).data, status=status.HTTP_201_CREATED)
+
+
+class PauseReasonListView(V1View):
+    @extend_schema(tags=["Desk"], summary="The organization's pause reasons",
+                   responses=responses({200: serializers.NamedSerializer(many=True)}))
+    def get(self, request):
+        reasons = selectors.organization_pause_reasons(organization_id=self.organization.pk)
+        return Response(serializers.NamedSerializer(reasons, many=True).data)
+
+
+class DispositionListView(V1View):
+    @extend_schema(tags=["Desk"], summary="The organization's dispositions (call outcomes)",
+                   responses=responses({200: serializers.DispositionSerializer(many=True)}))
+    def get(self, request):
+        rows = selectors.organization_dispositions(organization_id=self.organization.pk)
+        return Response(serializers.DispositionSerializer(rows, many=True).data)
+
+
+class CallDispositionView(V1View):
+    @extend_schema(tags=["Desk"], summary="A call's disposition and note",
+                   responses=responses({200: serializers.CallDispositionSerializer}, 404))
+    def get(self, request, request_uuid):
+        row = selectors.call_disposition_get(organization_id=self.organization.pk, call_uuid=request_uuid)
+        return Response(desk.disposition_public(row))
+
+    @extend_schema(
+        tags=["Desk"],
+        summary="Set (or correct) a finished call's disposition and note",
+        request=serializers.CallDispositionWriteSerializer,
+        responses=responses({200: serializers.CallDispositionSerializer}, 404, 409),
+    )
+    def put(self, request, request_uuid):
+        data = self.validated(serializers.CallDispositionWriteSerializer)
+        row = desk.call_disposition_set(agent=None, organization=self.organization, call_uuid=request_uuid,
+                                        disposition_id=data["disposition_id"], note=data["note"])
+        return Response(desk.disposition_public(row))
+
+
+class ContactListView(V1View):
+    @extend_schema(
+        tags=["Desk"],
+        summary="List or search contacts",
+        parameters=[serializers.ContactSearchSerializer, *PAGE_PARAMETERS],
+        responses=responses({200: page_of(serializers.ContactSerializer)}),
+    )
+    def get(self, request):
+        query = self.validated(serializers.ContactSearchSerializer, data=request.query_params).get("q", "")
+        contacts = selectors.contact_search(organization_id=self.organization.pk, query=query)
+        return self.page(contacts, serializers.ContactSerializer, ("name", "id"))
+
+    @extend_schema(
+        tags=["Desk"],
+        summary="Create a contact",
+        request=serializers.ContactWriteSerializer,
+        responses=responses({201: serializers.ContactSerializer}, 409),
+    )
+    def post(self, request):
+        data = self.validated(serializers.ContactWriteSerializer)
+        contact = desk.contact_save(organization=self.organization, **data)
+        contact = selectors.contact_get(organization_id=self.organization.pk, contact_id=contact.pk)
+        return Response(serializers.ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+
+class ContactDetailView(V1View):
+    @extend_schema(tags=["Desk"], parameters=[CONTACT_ID], summary="One contact",
+                   responses=responses({200: serializers.ContactSerializer}, 404))
+    def get(self, request, contact_id):
+        contact = selectors.contact_get(organization_id=self.organization.pk, contact_id=contact_id)
+        return Response(serializers.ContactSerializer(contact).data)
+
+    @extend_schema(
+        tags=["Desk"],
+        parameters=[CONTACT_ID],
+        summary="Replace a contact",
+        request=serializers.ContactWriteSerializer,
+        responses=responses({200: serializers.ContactSerializer}, 404, 409),
+    )
+    def put(self, request, contact_id):
+        contact = selectors.contact_get(organization_id=self.organization.pk, contact_id=contact_id)
+        data = self.validated(serializers.ContactWriteSerializer)
+        desk.contact_save(organization=self.organization, contact=contact, **data)
+        contact = selectors.contact_get(organization_id=self.organization.pk, contact_id=contact.pk)
+        return Response(serializers.ContactSerializer(contact).data)
+
+    @extend_schema(tags=["Desk"], parameters=[CONTACT_ID], summary="Delete a contact",
+                   responses=responses({204: None}, 404))
+    def delete(self, request, contact_id):
+        desk.contact_delete(contact=selectors.contact_get(organization_id=self.organization.pk, contact_id=contact_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CallbackFilterSerializer(drf_serializers.Serializer):
+    agent_id = drf_serializers.IntegerField(required=False, min_value=1, max_value=v1.MAX_ID)
+    status = drf_serializers.ChoiceField(choices=Callback.Status.values, required=False)
+
+
+class CallbackListView(V1View):
+    @extend_schema(
+        tags=["Desk"],
+        summary="List scheduled callbacks, soonest first",
+        parameters=[CallbackFilterSerializer, *PAGE_PARAMETERS],
+        responses=responses({200: page_of(serializers.CallbackSerializer)}),
+    )
+    def get(self, request):
+        filters = self.validated(CallbackFilterSerializer, data=request.query_params)
+        rows = selectors.callback_search(organization_id=self.organization.pk, **filters)
+        return self.page(rows, serializers.CallbackSerializer, ("due_at", "id"))
+
+    @extend_schema(
+        tags=["Desk"],
+        summary="Schedule a callback for an agent",
+        request=serializers.CallbackWriteSerializer,
+        responses=responses({201: serializers.CallbackSerializer}, 404),
+    )
+    def post(self, request):
+        data = self.validated(serializers.CallbackWriteSerializer)
+        agent = selectors.agent_get(organization=self.organization, agent_id=data.pop("agent_id"))
+        callback = desk.callback_schedule(agent=agent, **data)
+        return Response(desk.callback_public(callback, time_zone=_tz(self.organization.pk)),
+                        status=status.HTTP_201_CREATED)
+
+
+class CallbackDoneView(V1View):
+    @extend_schema(tags=["Desk"], parameters=[id_parameter("callback_id", "The callback's id")],
+                   summary="Mark a callback done", request=None,
+                   responses=responses({200: serializers.CallbackSerializer}, 404))
+    def post(self, request, callback_id):
+        row = selectors.callback_search(organization_id=self.organization.pk, ids=[callback_id]).first()
+        if row is None:
+            raise ServiceError("Callback not found", status=404, code="callback_not_found")
+        callback = desk.callback_done(agent=row.agent, callback_id=row.pk)
+        return Response(desk.callback_public(callback, time_zone=_tz(self.organization.pk)))
+
+
+urlpatterns = [
+    path("agents/<str:agent_id>/calls", AgentCallView.as_view()),
+    path("pause-reasons", PauseReasonListView.as_view()),
+    path("dispositions", DispositionListView.as_view()),
+    path("calls/<str:request_uuid>/disposition", CallDispositionView.as_view()),
+    path("contacts", ContactListView.as_view()),
+    path("contacts/<str:contact_id>", ContactDetailView.as_view()),
+    path("callbacks", CallbackListView.as_view()),
+    path("callbacks/<int:callback_id>/done", CallbackDoneView.as_view()),
+]

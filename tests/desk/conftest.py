@@ -1,0 +1,24 @@
+import pytest
+
+from agents.models import DeskSettings, Disposition, PauseReason
+from tests.agents.conftest import agent, agent_client, other_agent, supervisor  # noqa: F401
+
+
+@pytest.fixture
+def reasons(tenant):
+    return {name: PauseReason.objects.create(organization=tenant.organization, name=name)
+            for name in ("Break", "Lunch", "Training")}
+
+
+@pytest.fixture
+def outcomes(tenant):
+    return {code: Disposition.objects.create(organization=tenant.organization, code=code, label=label)
+            for code, label in (("sale", "Sale"), ("not_interested", "Not interested"))}
+
+
+def desk(tenant, **fields):
+    return DeskSettings.objects.update_or_create(organization=tenant.organization, defaults=fields)[0]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives a real headless Chromium against a served copy of the app")

@@ -1,0 +1,119 @@
+"""Agent states: recorded intervals, the rules on START, wrap-up after calls."""
+
+import pytest
+
+from agents import services, states
+from agents.models import AgentState, CallDisposition
+from agents.selectors import agent_state
+from calls import lifecycle
+from calls.models import CallStatus
+from tenants.errors import ServiceError
+from tests.desk.conftest import desk
+
+
+def _end(call):
+    lifecycle.transition(call.pk, CallStatus.COMPLETED, source="test")
+
+
+def test_pausing_records_the_interval_and_refuses_start(agent, reasons):
+    states.agent_pause(agent=agent, pause_reason_id=reasons["Lunch"].pk)
+
+    with pytest.raises(ServiceError) as refused:
+        services.agent_click_to_call(agent=agent, customer_number="+918000000111")
+
+    assert refused.value.code == "agent_not_available" and refused.value.status == 409
+    assert "Paused (Lunch)" in refused.value.message
+    intervals = list(AgentState.objects.filter(agent=agent).order_by("started_at", "id"))
+    assert [(i.state, i.ended_at is None) for i in intervals] == [("available", False), ("paused", True)]
+    assert intervals[0].ended_at == intervals[1].started_at
+    assert agent_state(agent=agent) == "paused"
+
+
+def test_a_pause_reason_of_another_organization_is_refused(agent, other_tenant):
+    from agents.models import PauseReason
+
+    theirs = PauseReason.objects.create(organization=other_tenant.organization, name="Break")
+    with pytest.raises(ServiceError) as refused:
+        states.agent_pause(agent=agent, pause_reason_id=theirs.pk)
+    assert refused.value.code == "pause_reason_invalid"
+
+
+def test_a_call_puts_the_agent_on_call_then_back_to_available_without_wrap_up(agent):
+    call = services.agent_click_to_call(agent=agent, customer_number="+918000000111")
+    assert agent_state(agent=agent) == "on_call"
+    with pytest.raises(ServiceError):
+        states.agent_make_available(agent=agent)
+    _end(call)
+    assert agent_state(agent=agent) == "available"
+
+
+def test_wrap_up_lasts_the_organizations_time_and_may_be_ended_early(tenant, agent):
+    desk(tenant, wrap_up_seconds=30)
+    call = services.agent_click_to_call(agent=agent, customer_number="+918000000111")
+    _end(call)
+    wrap = AgentState.objects.get(agent=agent, ended_at__isnull=True)
+    assert (wrap.state, wrap.call_id) == ("wrap_up", call.pk)
+
+    with pytest.raises(ServiceError) as refused:
+        services.agent_click_to_call(agent=agent, customer_number="+918000000112")
+    assert refused.value.code == "agent_not_available"
+
+    states.agent_make_available(agent=agent)
+    assert agent_state(agent=agent) == "available"
+
+
+def test_wrap_up_time_running_out_makes_the_agent_available(tenant, agent):
+    desk(tenant, wrap_up_seconds=30)
+    _end(services.agent_click_to_call(agent=agent, customer_number="+918000000111"))
+    wrap = AgentState.objects.get(agent=agent, ended_at__isnull=True)
+
+    states.wrap_up_expire(state_id=wrap.pk)
+
+    assert agent_state(agent=agent) == "available"
+
+
+def test_a_required_disposition_holds_wrap_up_until_it_is_saved(tenant, agent, outcomes):
+    desk(tenant, wrap_up_seconds=0, disposition_required=True)
+    call = services.agent_click_to_call(agent=agent, customer_number="+918000000111")
+    _end(call)
+    wrap = AgentState.objects.get(agent=agent, ended_at__isnull=True)
+
+    states.wrap_up_expire(state_id=wrap.pk)
+    with pytest.raises(ServiceError) as refused:
+        states.agent_make_available(agent=agent)
+    assert refused.value.code == "disposition_required"
+    assert agent_state(agent=agent) == "wrap_up"
+
+    from agents import desk as desk_services
+
+    desk_services.call_disposition_set(agent=agent, call_uuid=call.request_uuid,
+                                       disposition_id=outcomes["sale"].pk, note="Bought two")
+    assert agent_state(agent=agent) == "available"
+    assert CallDisposition.objects.get(call=call).note == "Bought two"
+
+
+def test_closing_the_last_console_goes_offline_after_the_presence_window(agent):
+    services.console_connection_open(agent=agent, channel_name="tab-1")
+    services.console_connection_close(channel_name="tab-1")
+
+    states.agent_absent_check(agent_id=agent.pk)
+    assert agent_state(agent=agent) == "offline"
+
+    states.console_opened(agent=agent)
+    assert agent_state(agent=agent) == "available"
+
+
+def test_a_console_still_open_keeps_the_agent_online(agent):
+    services.console_connection_open(agent=agent, channel_name="tab-1")
+    services.console_connection_open(agent=agent, channel_name="tab-2")
+    services.console_connection_close(channel_name="tab-1")
+
+    assert states.agent_absent_check(agent_id=agent.pk) is None
+    assert agent_state(agent=agent) == "available"
+
+
+def test_deactivating_an_agent_logs_them_out_and_reactivating_makes_them_available(agent):
+    services.agent_deactivate(agent=agent)
+    assert AgentState.objects.get(agent=agent, ended_at__isnull=True).state == "offline"
+    services.agent_update(agent=agent, is_active=True)
+    assert agent_state(agent=agent) == "available"
