@@ -53,52 +53,31 @@ def agent_group(agent_id):
 
 
 def send(group, message):
-    """Hand `message` for every socket in `group` to the push loop and return at once: no
-    request or worker thread waits for a fan-out. False when it cannot be handed over."""
+    """Send `message` to every socket in `group`. Returns False when it could not be sent."""
     layer = get_channel_layer()
     try:
         if isinstance(layer, InMemoryChannelLayer):
-            loop = _server_loop
-            if loop is None or loop.is_closed():
-                return False  # no socket has ever connected to this process
-        else:
-            loop = _loop_for_pushes()
-        _hand_over(loop, layer, group, message)
+            return _send_in_process(layer, group, message)
+        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _loop_for_pushes()).result(timeout=5)
         return True
     except Exception:  # a push must never undo or fail the change that caused it
         logger.warning("live push to %s failed", group, exc_info=True)
         return False
 
 
-# One queue per loop and layer, drained by one task, so pushes leave in the order they were made.
-_queues: dict = {}
-
-
-def _hand_over(loop, layer, group, message):
-    def put():
-        queue = _queues.get((loop, layer))
-        if queue is None:
-            queue = _queues[(loop, layer)] = asyncio.Queue()
-            loop.create_task(_drain(layer, queue))
-        queue.put_nowait((group, message))
-
+def _send_in_process(layer, group, message):
+    loop = _server_loop
+    if loop is None or loop.is_closed():
+        return False  # no socket has ever connected to this process
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
-    if running is loop:
-        put()
+    if running is not None and running is loop:
+        running.create_task(layer.group_send(group, message))
     else:
-        loop.call_soon_threadsafe(put)
-
-
-async def _drain(layer, queue):
-    while True:
-        group, message = await queue.get()
-        try:
-            await layer.group_send(group, message)
-        except Exception:
-            logger.warning("live push to %s failed", group, exc_info=True)
+        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(timeout=5)
+    return True
 
 
 def call_push(sender, *, call: Call, **kwargs) -> None:

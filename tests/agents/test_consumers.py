@@ -24,11 +24,14 @@ async def socket(path, user=None):
 
 
 async def next_of(communicator, kind, states=None):
-    """The next message of `kind`; agent.state messages met on the way are added to `states`."""
+    """The next message of `kind`; agent.state messages met on the way are added to `states`,
+    and the first update of a newly created call is passed over."""
     while True:
         message = await communicator.receive_json_from(timeout=5)
         if message["type"] == kind:
             return message
+        if message["type"] == "call.update" and message["call"]["status"] == "queued":
+            continue
         assert message["type"] == "agent.state", message
         if states is not None:
             states.append(message["state"]["state"])
