@@ -140,7 +140,8 @@ class CallbackListView(V1View):
         responses=responses({200: page_of(serializers.CallbackSerializer)}),
     )
     def get(self, request):
-        filters = self.validated(CallbackFilterSerializer, data=request.query_params)
+        # Query strings come in as a plain dict, so an empty filter is refused, not ignored.
+        filters = self.validated(CallbackFilterSerializer, data=request.query_params.dict())
         rows = selectors.callback_search(organization_id=self.organization.pk, **filters)
         return self.page(rows, serializers.CallbackSerializer, ("due_at", "id"))
 

@@ -86,7 +86,7 @@ class ContactSerializer(serializers.Serializer):
     email = serializers.CharField()
     notes = serializers.CharField()
     external_id = serializers.CharField()
-    tags = serializers.ListField(child=serializers.CharField())
+    tags = serializers.ListField(child=StrictCharField())
     numbers = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -96,14 +96,14 @@ class ContactSerializer(serializers.Serializer):
 
 
 class ContactWriteSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
     numbers = serializers.ListField(child=PhoneNumberField(), min_length=1, max_length=20,
                                     help_text="Phone numbers, normalized to E.164")
-    company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    company = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
-    notes = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
-    external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list,
+    notes = StrictCharField(max_length=10000, required=False, allow_blank=True, default="")
+    external_id = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
+    tags = serializers.ListField(child=StrictCharField(max_length=50), required=False, default=list,
                                  max_length=50)
 
 
@@ -123,7 +123,7 @@ class CallDispositionSerializer(serializers.Serializer):
 
 class CallDispositionWriteSerializer(serializers.Serializer):
     disposition_id = serializers.IntegerField(min_value=1, max_value=v1.MAX_ID)
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=4000, required=False, allow_blank=True, default="")
 
 
 class CallbackSerializer(serializers.Serializer):
@@ -156,5 +156,5 @@ class CallbackWriteSerializer(serializers.Serializer):
     agent_id = serializers.IntegerField(min_value=1, max_value=v1.MAX_ID)
     number = PhoneNumberField()
     due_at = LocalDateTimeField(help_text="With an offset, or without one to be read in the organization's time zone")
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
     contact_id = serializers.IntegerField(required=False, min_value=1, max_value=v1.MAX_ID)

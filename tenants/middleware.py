@@ -61,7 +61,8 @@ class HostileInputMiddleware:
 
     def __call__(self, request):
         if _path_has_control(request):
-            return refusal(request.path, 400, "malformed_request", "The path holds control characters.")
+            # No resource is named with control characters: not found, in the API's envelope.
+            return refusal(request.path, 404, "not_found", "Not found: the path holds control characters.")
         if _query_has_control(request):
             if request.path.startswith(_API_PREFIXES):
                 return refusal(request.path, 400, "malformed_request", "The query holds control characters.")
