@@ -88,7 +88,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "tenants.middleware.HostileInputMiddleware",
-    "callcenter.staticfiles.StaticFilesMiddleware",  # WhiteNoise, async under ASGI
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -99,8 +98,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.DatabaseUnavailableMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Last: answers a locked-out login with its message (django-axes).
+    # Answers a locked-out login with its message (django-axes).
     "axes.middleware.AxesMiddleware",
+    # Last, so nothing sync-only sits below it: under ASGI it serves files as an async stream.
+    "callcenter.staticfiles.StaticFilesMiddleware",
 ]
 
 ROOT_URLCONF = "callcenter.urls"
