@@ -4,6 +4,7 @@ A call's read shape is calls.representations.CallSerializer, shared with pushes 
 """
 
 from django.http import QueryDict
+from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
 from calls import urlguard
@@ -163,6 +164,19 @@ class CallCreateSerializer(serializers.Serializer):
             "call_time_limit": data["call_time_limit"],
             "ring_timeout": data["ring_timeout"],
         }
+
+
+# One example body for both create-call operations (SFVoPI and /api/v1) in the schema.
+CALL_CREATE_EXAMPLE = OpenApiExample(
+    "A sandbox call",
+    request_only=True,
+    value={
+        "from": "+918000000001",
+        "to": "+918000000002",
+        "answer_url": "https://crm.example.com/answer",
+        "hangup_url": "https://crm.example.com/hangup",
+    },
+)
 
 
 class CallQueuedSerializer(serializers.Serializer):

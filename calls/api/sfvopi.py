@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from calls import delivery, idempotency, selectors, services
 from calls.api.serializers import (
+    CALL_CREATE_EXAMPLE,
     AppSerializer,
     AppWriteSerializer,
     CallCreateSerializer,
@@ -296,16 +297,7 @@ class CallListView(SfvopiView):
         ],
         responses=sfvopi_responses({200: _envelope_of(CallQueuedSerializer)}, 415, 422, 429),
         examples=[
-            OpenApiExample(
-                "A sandbox call",
-                request_only=True,
-                value={
-                    "from": "+918000000001",
-                    "to": "+918000000002",
-                    "answer_url": "https://crm.example.com/answer",
-                    "hangup_url": "https://crm.example.com/hangup",
-                },
-            ),
+            CALL_CREATE_EXAMPLE,
             OpenApiExample(
                 "Queued",
                 response_only=True,
