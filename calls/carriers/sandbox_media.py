@@ -56,6 +56,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from calls import lifecycle, urlguard
+from calls.media import g711
 from calls.models import FINAL_STATUSES, Call
 from calls.streams import CODEC_RATES
 
@@ -82,76 +83,27 @@ _DTMF_COLUMNS = (1209, 1336, 1477, 1633)
 _DTMF_KEYS = ("123A", "456B", "789C", "*0#D")
 
 
-# G.711. Both laws compress a sign and magnitude into 3 exponent (segment) bits and 4
-# mantissa bits. A-law works on a 13-bit magnitude and inverts its even bits; µ-law adds a
-# bias of 132 (so every segment starts on a power of two) and inverts every bit.
-
-def alaw_encode(sample):
-    magnitude = min(abs(sample) >> 3, 0xFFF)
-    if magnitude < 32:
-        exponent, mantissa = 0, magnitude >> 1
-    else:
-        exponent = magnitude.bit_length() - 5
-        mantissa = (magnitude >> exponent) & 0x0F
-    sign = 0x80 if sample >= 0 else 0
-    return (sign | exponent << 4 | mantissa) ^ 0x55
-
-
-def alaw_decode(code):
-    code ^= 0x55
-    exponent, mantissa = (code >> 4) & 0x07, code & 0x0F
-    if exponent == 0:
-        magnitude = (mantissa << 1) + 1
-    else:
-        magnitude = ((0x10 | mantissa) << exponent) + (1 << (exponent - 1))
-    return magnitude << 3 if code & 0x80 else -(magnitude << 3)
-
-
-_ULAW_BIAS = 132
-_ULAW_CLIP = 32635
-
-
-def ulaw_encode(sample):
-    biased = min(abs(sample), _ULAW_CLIP) + _ULAW_BIAS
-    exponent = biased.bit_length() - 8
-    mantissa = (biased >> (exponent + 3)) & 0x0F
-    sign = 0x80 if sample < 0 else 0
-    return ~(sign | exponent << 4 | mantissa) & 0xFF
-
-
-def ulaw_decode(code):
-    code = ~code & 0xFF
-    exponent, mantissa = (code >> 4) & 0x07, code & 0x0F
-    magnitude = (((mantissa << 3) + _ULAW_BIAS) << exponent) - _ULAW_BIAS
-    return -magnitude if code & 0x80 else magnitude
-
-
-_DECODE_TABLES = {
-    "PCMA": array("h", map(alaw_decode, range(256))),
-    "PCMU": array("h", map(ulaw_decode, range(256))),
-}
-_ENCODERS = {"PCMA": alaw_encode, "PCMU": ulaw_encode}
+# G.711 lives in calls.media.g711 (stdlib audioop where present, tables otherwise).
+alaw_encode = g711.alaw_encode_sample
+alaw_decode = g711.alaw_decode_code
+ulaw_encode = g711.ulaw_encode_sample
+ulaw_decode = g711.ulaw_decode_code
 
 
 def decode(data, codec):
     """Wire bytes to signed 16-bit samples."""
-    if codec == "L16":
-        samples = array("h", data[: len(data) // 2 * 2])
-        if sys.byteorder == "big":
-            samples.byteswap()  # L16 on this wire is little-endian
-        return samples
-    table = _DECODE_TABLES[codec]
-    return array("h", (table[byte] for byte in data))
+    samples = array("h", g711.to_l16(data, codec))
+    if sys.byteorder == "big":
+        samples.byteswap()  # g711 speaks little-endian L16, as the wire does
+    return samples
 
 
 def encode(samples, codec):
     """Signed 16-bit samples to wire bytes."""
-    if codec == "L16":
-        samples = array("h", samples)
-        if sys.byteorder == "big":
-            samples.byteswap()
-        return samples.tobytes()
-    return bytes(map(_ENCODERS[codec], samples))
+    samples = array("h", samples)
+    if sys.byteorder == "big":
+        samples.byteswap()
+    return g711.from_l16(samples.tobytes(), codec)
 
 
 def resample(samples, source_rate, target_rate):
