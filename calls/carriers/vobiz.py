@@ -34,6 +34,7 @@ from calls.carriers.base import (
     send,
     xml_response,
 )
+from calls.media import bridge
 from calls.models import Call, CallbackNonce, CallStatus
 
 # A call lives at most a day, so a nonce older than two days can no longer replay anything live.
@@ -53,8 +54,12 @@ def stream_content_type(stream):
     return "audio/x-mulaw;rate=8000"
 
 
-def stream_xml(stream):
-    """Our Stream JSON as Vobiz's <Stream> element (attribute rules: docs/providers.md, "Vobiz")."""
+def stream_xml(stream, call):
+    """Our Stream JSON as Vobiz's <Stream> element (attribute rules: docs/providers.md, "Vobiz").
+
+    Vobiz streams to our bridge (calls.media.bridge), which speaks SFVoPI's dialect to the
+    customer's `stream.url`: Vobiz's own WebSocket messages differ from Superfone's.
+    """
     response = Element("Response")
     if stream["bidirectional"]:
         # Vobiz hangs up a bidirectional stream unless the track is inbound.
@@ -69,7 +74,7 @@ def stream_xml(stream):
     }
     if stream["bidirectional"]:
         attributes["keepCallAlive"] = str(stream["keep_call_alive"]).lower()
-    SubElement(response, "Stream", attributes).text = stream["url"]
+    SubElement(response, "Stream", attributes).text = bridge.bridge_url(call)
     return response
 
 
@@ -197,7 +202,7 @@ class VobizCarrier(Carrier):
             answer_reported(call, source=self.kind, payload=payload, carrier_call_id=params.get("CallUUID", ""))
         verdict, stream = answer_verdict(call.pk)
         if verdict == "stream":
-            return xml_response(stream_xml(stream))
+            return xml_response(stream_xml(stream, call))
         response = Element("Response")
         if verdict == "failed":
             SubElement(response, "Hangup")

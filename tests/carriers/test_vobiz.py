@@ -5,6 +5,7 @@ from xml.etree import ElementTree
 import pytest
 
 from calls import lifecycle, placement
+from calls.media import bridge
 from calls.models import Call, CallEvent
 from tests.carriers.conftest import (
     CALLER_ID,
@@ -64,7 +65,9 @@ def test_it_drives_the_lifecycle_from_ring_answer_and_hangup_callbacks(
     answer = vobiz.follow(client, answer, uuid)
     assert answer.status_code == 200 and answer["Content-Type"] == "application/xml"
     stream = ElementTree.fromstring(answer.content).find("Stream")
-    assert stream.text == STREAM_JSON["stream"]["url"]
+    # Vobiz streams to our bridge, which speaks SFVoPI to the customer's URL (tests/media/test_bridge.py).
+    assert stream.text == bridge.bridge_url(call)
+    assert stream.text.startswith(f"wss://cc.example.com/ws/media/")
     assert stream.attrib == {"bidirectional": "true", "audioTrack": "inbound", "contentType": "audio/x-mulaw;rate=8000",
                              "streamTimeout": "86400", "keepCallAlive": "true"}
     call.refresh_from_db()
