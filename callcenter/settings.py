@@ -251,6 +251,37 @@ DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="IN")
 # Loopback, private and link-local webhook targets are refused unless this is set.
 ALLOW_PRIVATE_WEBHOOK_URLS = env.bool("ALLOW_PRIVATE_WEBHOOK_URLS", default=False)
 
+# Call recordings (calls.recordings). Files go to the "recordings" storage: local files
+# under MEDIA_ROOT by default (never served as public URLs; an organization-checked view
+# streams them), or an S3-compatible bucket through django-storages when
+# RECORDINGS_S3_BUCKET is set (pip install 'django-storages[s3]'; boto3 reads the
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY credentials itself).
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+RECORDINGS_S3_BUCKET = env.str("RECORDINGS_S3_BUCKET", default="")
+RECORDINGS_S3_ENDPOINT_URL = env.str("RECORDINGS_S3_ENDPOINT_URL", default="")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "recordings": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(Path(MEDIA_ROOT) / "recordings"), "base_url": None},
+    },
+}
+if RECORDINGS_S3_BUCKET:
+    STORAGES["recordings"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": RECORDINGS_S3_BUCKET,
+            "endpoint_url": RECORDINGS_S3_ENDPOINT_URL or None,
+            "location": "recordings",
+            "default_acl": "private",
+            "file_overwrite": False,
+        },
+    }
+# A carrier's recording is fetched by the worker: at most this many bytes, within this many seconds.
+RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=200 * 1024 * 1024)
+RECORDING_FETCH_TIMEOUT = env.float("RECORDING_FETCH_TIMEOUT", default=60.0)
+
 # The sandbox carrier's simulated network.
 SANDBOX_RING_SECONDS = env.float("SANDBOX_RING_SECONDS", default=2.0)
 SANDBOX_TALK_SECONDS = env.float("SANDBOX_TALK_SECONDS", default=5.0)

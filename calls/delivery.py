@@ -18,6 +18,7 @@ from functools import partial
 from urllib.parse import urlencode, urlsplit
 
 import requests
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -35,6 +36,7 @@ TIMEOUTS: dict[str, int] = {
     WebhookDelivery.Kind.HANGUP: 5,
     WebhookDelivery.Kind.ANSWER: 10,
     WebhookDelivery.Kind.FALLBACK_ANSWER: 10,
+    WebhookDelivery.Kind.RECORDING_READY: 10,
 }
 # Attempts of ring and hangup webhooks when the app opts in to retries.
 RETRY_ATTEMPTS = 6
@@ -126,6 +128,42 @@ def outbox_write(sender, *, call: Call, previous: str, answer_inline: bool = Fal
             on_commit_answer_resolve(call.pk, delay=ANSWER_BUDGET if answer_inline else None)
         else:
             transaction.on_commit(partial(deliver_webhook.enqueue, delivery.pk))
+
+
+def recording_ready_payload(recording) -> dict:
+    call = recording.call
+    return {
+        **_base_payload(call),
+        "call_uuid": str(call.call_uuid),  # a UUID object on a row not read back yet
+        "event": "recording_ready",
+        "recording_id": recording.pk,
+        "duration": recording.duration,
+        "format": recording.format,
+        "size": recording.size,
+        "created_at": iso(recording.created_at),
+        # Our own address of the file (API key required), never the carrier's.
+        "recording_url": f"{settings.PUBLIC_BASE_URL}/api/v1/recordings/{recording.pk}/audio",
+    }
+
+
+def recording_ready_write(recording) -> WebhookDelivery | None:
+    """Owe the customer a `recording_ready` webhook (to the call's hangup URL), inside the
+    transaction that stored the recording; sent once it commits."""
+    call = recording.call
+    if not call.hangup_url:
+        return None
+    kind = WebhookDelivery.Kind.RECORDING_READY
+    try:
+        with transaction.atomic():
+            row = WebhookDelivery.objects.create(
+                call=call, kind=kind, organization_id=call.organization_id, url=call.hangup_url,
+                method=call.hangup_method, payload=recording_ready_payload(recording),
+                max_attempts=RETRY_ATTEMPTS if call.app and call.app.retry_webhooks else 1,
+            )
+    except IntegrityError:
+        return None
+    transaction.on_commit(partial(deliver_webhook.enqueue, row.pk))
+    return row
 
 
 def on_commit_answer_resolve(call_id: int, *, delay: timedelta | None = None) -> None:

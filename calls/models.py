@@ -230,6 +230,8 @@ class Call(models.Model):
     duration = models.PositiveIntegerField(default=0)
     hangup_cause = models.CharField(max_length=8, blank=True)
     stream = models.JSONField(null=True, blank=True, help_text="The Stream JSON the answer webhook returned")
+    record = models.BooleanField(default=False, help_text="Record the call (SFVoPI `record`, or the organization's "
+                                                         "recording policy for click-to-call)")
 
     carrier = models.CharField(max_length=16, choices=CarrierKind.choices, default=CarrierKind.SANDBOX)
     carrier_account = models.ForeignKey(
@@ -306,6 +308,7 @@ class WebhookDelivery(models.Model):
         ANSWER = "answer"
         FALLBACK_ANSWER = "fallback_answer"
         HANGUP = "hangup"
+        RECORDING_READY = "recording_ready"
 
     class State(models.TextChoices):
         PENDING = "pending"
@@ -379,3 +382,57 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.worker_id} seen {self.seen_at}"
+
+
+class RecordingPolicy(models.Model):
+    """An organization's recording choices for calls its agents place (click-to-call, console)."""
+
+    DEFAULT_DISCLOSURE = "This call may be recorded for quality and training purposes."
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="recording_policy")
+    record_agent_calls = models.BooleanField(default=False, help_text="Record click-to-call and console calls")
+    disclosure = models.BooleanField(
+        default=False, help_text="Play the disclosure prompt to the callee before recording starts"
+    )
+    disclosure_text = models.CharField(max_length=300, default=DEFAULT_DISCLOSURE)
+
+    class Meta:
+        verbose_name_plural = "recording policies"
+
+    def __str__(self):
+        return f"recording policy of {self.organization_id}"
+
+
+def recording_storage():
+    """The "recordings" storage (settings.STORAGES): local files by default, S3 when configured."""
+    from django.core.files.storage import storages
+
+    return storages["recordings"]
+
+
+def recording_path(recording: "Recording", filename: str) -> str:
+    # Grouped by organization, named by the call: nothing guessable is ever served from here.
+    return f"{recording.organization_id}/{recording.call.call_uuid}.{recording.format}"
+
+
+class Recording(models.Model):
+    """A call's audio, kept in our storage (a carrier's own recording URL is never served)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="recordings")
+    call = models.OneToOneField(Call, on_delete=models.CASCADE, related_name="recording")
+    file = models.FileField(upload_to=recording_path, storage=recording_storage, max_length=255)
+    duration = models.FloatField(help_text="Seconds of audio")
+    format = models.CharField(max_length=8, help_text="wav or mp3")
+    size = models.PositiveBigIntegerField(help_text="Bytes")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "created_at"], name="recording_org_created")]
+
+    def __str__(self):
+        return f"recording of {self.call_id}"
+
+    @property
+    def content_type(self) -> str:
+        return {"wav": "audio/wav", "mp3": "audio/mpeg"}.get(self.format, "application/octet-stream")

@@ -25,6 +25,7 @@ from calls.models import (
     CarrierAccount,
     CarrierKind,
     LinkedNumber,
+    RecordingPolicy,
     SfvopiApp,
     WebhookDelivery,
     new_webhook_secret,
@@ -214,13 +215,15 @@ def call_create(
     hangup_method: str = "POST",
     call_time_limit: int = DEFAULT_CALL_TIME_LIMIT,
     ring_timeout: int = DEFAULT_RING_TIMEOUT,
+    record: bool | None = None,
 ) -> Call:
     """Queue an outbound call; placing it happens in the background once this commits.
 
     An SFVoPI call (no `agent`) leaves from `from_number`, which must be linked to an active
     app, and reports to the given webhook URLs (the app's hangup and fallback URLs fill in).
     A click-to-call call (`agent` given) rings the agent's phone first, then `to_number`, from
-    the organization's caller ID. One live call per agent is the database's rule (the
+    the organization's caller ID. `record` asks for a recording; left out, an agent's call
+    follows the organization's recording policy and an SFVoPI call is not recorded. One live call per agent is the database's rule (the
     `one_live_call_per_agent` partial unique constraint), so two requests racing for one
     agent cannot both win.
     """
@@ -262,6 +265,11 @@ def call_create(
         }
     # Every live call has a deadline; a queued one is failed if it is not placed in time.
     deadline = timezone.now() + timedelta(seconds=settings.CALL_QUEUE_TIMEOUT)
+    if record is None:
+        record = agent is not None and RecordingPolicy.objects.filter(
+            organization=organization, record_agent_calls=True
+        ).exists()
+    fields["record"] = record
     row = {"organization": organization, "app": app, "to_number": to_number, "deadline_at": deadline,
            "call_time_limit": call_time_limit, "ring_timeout": ring_timeout, **fields}
     if agent is None:

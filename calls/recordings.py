@@ -1,0 +1,202 @@
+"""Call recordings: storing them, fetching carriers' files, the sandbox's WAV, and deleting them.
+
+A recording is kept in our own storage (settings.STORAGES["recordings"]) and served only
+through organization-checked views; a carrier's recording URL is fetched once by the worker
+(calls.urlguard's SSRF rules, RECORDING_MAX_BYTES, RECORDING_FETCH_TIMEOUT) and never given
+to anyone. Storing one writes the signed `recording_ready` webhook (calls.delivery).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import struct
+import wave
+from datetime import datetime
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+
+from calls import delivery, jobs, urlguard
+from calls.jobs import job
+from calls.models import Call, CallStatus, Recording, RecordingPolicy
+from tenants.models import Organization
+
+logger = logging.getLogger(__name__)
+
+SANDBOX_RATE = 8000
+_session = urlguard.pinned_session("callcenter-recordings/1.0")
+
+
+class RecordingRefused(Exception):
+    """A carrier's recording could not be taken (unsafe URL, too large, not audio)."""
+
+
+def policy_for(organization: Organization) -> RecordingPolicy:
+    """The organization's recording policy (defaults when it never set one; nothing is written)."""
+    return RecordingPolicy.objects.filter(organization=organization).first() or RecordingPolicy(
+        organization=organization
+    )
+
+
+def policy_save(*, organization: Organization, **fields: Any) -> RecordingPolicy:
+    policy, _ = RecordingPolicy.objects.update_or_create(organization=organization, defaults=fields)
+    return policy
+
+
+def sandbox_wav(seconds: float, rate: int = SANDBOX_RATE) -> bytes:
+    """A playable WAV (PCM, 16-bit, mono) of a simulated conversation: half a second of a
+    quiet 440 Hz tone, then half a second of silence, for `seconds`."""
+    count = max(int(round(seconds * rate)), 0)
+    step = 2 * math.pi * 440 / rate
+    frames = bytearray()
+    for index in range(count):
+        talking = (index // (rate // 2)) % 2 == 0
+        frames += struct.pack("<h", int(6000 * math.sin(step * index)) if talking else 0)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(bytes(frames))
+    return buffer.getvalue()
+
+
+def wav_duration(data: bytes) -> float | None:
+    try:
+        with wave.open(io.BytesIO(data), "rb") as audio:
+            return audio.getnframes() / float(audio.getframerate())
+    except (wave.Error, EOFError, ZeroDivisionError):
+        return None
+
+
+def audio_format(data: bytes, content_type: str = "") -> str | None:
+    """"wav" or "mp3" by the file's first bytes (the content type only as a hint), else None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "wav"
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "mp3"
+    return None
+
+
+def recording_store(*, call: Call, data: bytes, format: str, duration: float) -> Recording | None:
+    """Keep `data` as `call`'s recording and owe the customer `recording_ready`. None if it has one."""
+    if Recording.objects.filter(call=call).exists():
+        return None
+    recording = Recording(organization_id=call.organization_id, call=call, duration=round(duration, 3),
+                          format=format, size=len(data))
+    recording.file.save(f"{call.call_uuid}.{format}", ContentFile(data), save=False)
+    try:
+        with transaction.atomic():
+            recording.save()
+            delivery.recording_ready_write(recording)
+    except IntegrityError:
+        # Another worker stored it first (a carrier repeated its callback): drop our file.
+        recording.file.delete(save=False)
+        return None
+    return recording
+
+
+@job(priority=jobs.NETWORK)
+def sandbox_recording_make(call_id: int) -> None:
+    """The sandbox's recording of a finished call: a WAV as long as the talk was."""
+    call = Call.objects.get(pk=call_id)
+    if not call.record or call.answered_at is None or call.ended_at is None:
+        return
+    seconds = max((call.ended_at - call.answered_at).total_seconds(), 0.0)
+    data = sandbox_wav(seconds)
+    recording_store(call=call, data=data, format="wav", duration=wav_duration(data) or seconds)
+
+
+def sandbox_call_ended(sender: Any, *, call: Call, previous: str, **kwargs: Any) -> None:
+    """Receiver of lifecycle.transitioned: a recorded sandbox call that was answered and has
+    ended gets its recording once the move commits."""
+    if call.carrier == "sandbox" and call.record and call.answered_at and call.status in (
+        CallStatus.COMPLETED, CallStatus.ENDED
+    ):
+        call_id = call.pk
+        transaction.on_commit(lambda: sandbox_recording_make.enqueue(call_id))
+
+
+def recording_fetch_enqueue(call: Call, url: str, duration: float | None = None) -> None:
+    """A carrier said where its recording of `call` is: the worker fetches it after commit."""
+    if not call.record or not url:
+        return
+    call_id = call.pk
+    transaction.on_commit(lambda: recording_fetch.enqueue(call_id, url, duration))
+
+
+@job(priority=jobs.NETWORK)
+def recording_fetch(call_id: int, url: str, duration: float | None = None) -> None:
+    call = Call.objects.get(pk=call_id)
+    if Recording.objects.filter(call=call).exists():
+        return
+    try:
+        data = download(url)
+    except RecordingRefused as exc:
+        logger.warning("recording of call %s not taken: %s", call.call_uuid, exc)
+        return
+    found = audio_format(data)
+    if found is None:
+        logger.warning("recording of call %s not taken: not WAV or MP3 audio", call.call_uuid)
+        return
+    seconds = (wav_duration(data) if found == "wav" else None) or duration or float(call.duration)
+    recording_store(call=call, data=data, format=found, duration=seconds)
+
+
+def download(url: str) -> bytes:
+    """The file at `url`: public addresses only, no redirects, at most RECORDING_MAX_BYTES."""
+    limit = settings.RECORDING_MAX_BYTES
+    timeout = settings.RECORDING_FETCH_TIMEOUT
+    try:
+        prepared = _session.prepare_request(requests.Request("GET", url))
+        response = urlguard.pinned_send(_session, prepared, timeout=(3.05, timeout), stream=True)
+    except urlguard.UnsafeURL as exc:
+        raise RecordingRefused(f"the recording URL is not allowed: {exc}") from None
+    except (requests.RequestException, ValueError) as exc:
+        # A transient failure: raising lets the task runner try again later.
+        raise ConnectionError(f"cannot fetch the recording ({type(exc).__name__})") from None
+    with response:
+        if response.status_code != 200:
+            raise RecordingRefused(f"the carrier answered HTTP {response.status_code}")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise RecordingRefused(f"the recording is larger than {limit} bytes")
+        body = bytearray()
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                body += chunk
+                if len(body) > limit:
+                    raise RecordingRefused(f"the recording is larger than {limit} bytes")
+        except requests.RequestException as exc:
+            raise ConnectionError(f"the recording download broke off ({type(exc).__name__})") from None
+    return bytes(body)
+
+
+def recordings_delete_before(organization: Organization, cutoff: datetime, batch_size: int = 500) -> int:
+    """Delete `organization`'s recordings created before `cutoff`, rows and files; the count deleted.
+
+    Works in batches of `batch_size` so a long retention backlog never holds one huge
+    transaction. A file is deleted after its row is gone (a missing file is not an error).
+    """
+    deleted = 0
+    while True:
+        batch = list(
+            Recording.objects.filter(organization=organization, created_at__lt=cutoff)
+            .order_by("created_at", "pk").values_list("pk", "file")[:batch_size]
+        )
+        if not batch:
+            return deleted
+        Recording.objects.filter(pk__in=[pk for pk, _ in batch]).delete()
+        storage = Recording._meta.get_field("file").storage
+        for _, name in batch:
+            if name:
+                try:
+                    storage.delete(name)
+                except OSError:
+                    logger.warning("recording file %s could not be deleted", name)
+        deleted += len(batch)
