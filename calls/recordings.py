@@ -48,6 +48,14 @@ def policy_save(*, organization: Organization, **fields: Any) -> RecordingPolicy
     return policy
 
 
+def disclosure_for(call: Call) -> str:
+    """The prompt to play before `call` is recorded, or "" (not recorded, or no disclosure)."""
+    if not call.record:
+        return ""
+    policy = policy_for(call.organization)
+    return policy.disclosure_text.strip() if policy.disclosure else ""
+
+
 def sandbox_wav(seconds: float, rate: int = SANDBOX_RATE) -> bytes:
     """A playable WAV (PCM, 16-bit, mono) of a simulated conversation: half a second of a
     quiet 440 Hz tone, then half a second of silence, for `seconds`."""

@@ -138,6 +138,13 @@ def q850(cause):
     return Q850_BY_NAME.get(text.upper(), "")
 
 
+def as_float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def as_int(value):
     try:
         return int(float(value))

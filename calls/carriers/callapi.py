@@ -11,10 +11,12 @@ status callbacks, so a late one never moves a call backwards.
 
 from xml.etree.ElementTree import Element, SubElement
 
+from calls import recordings
 from calls.carriers.base import (
     Carrier,
     CarrierError,
     Report,
+    as_float,
     as_int,
     bridged,
     callback_params,
@@ -33,8 +35,8 @@ _session = carrier_session()
 
 class CallApiCarrier(Carrier):
     kind = "callapi"
-    events = frozenset({"control", "fallback", "status", "dial"})
-    control_events = frozenset({"control", "fallback"})
+    events = frozenset({"control", "fallback", "status", "dial", "recording"})
+    control_events = frozenset({"control", "fallback", "recording"})
 
     def _auth(self):
         return (self.credential("account_sid"), self.credential("auth_token"))
@@ -105,15 +107,25 @@ class CallApiCarrier(Carrier):
 
     def call_control(self, request, call):
         response = Element("Response")
-        dial = SubElement(
-            response,
-            "Dial",
-            {
-                "callerId": self.account.caller_id or call.from_number,
-                "timeout": str(call.ring_timeout),
-                "timeLimit": str(call.call_time_limit),
-            },
-        )
+        if request.resolver_match.kwargs["event"] == "recording":
+            # The Dial's action: the bridge is over; a recorded Dial says where its file is.
+            params = callback_params(request)
+            recordings.recording_fetch_enqueue(
+                call, params.get("RecordingUrl", ""), as_float(params.get("RecordingDuration"))
+            )
+            return xml_response(response)
+        attributes = {
+            "callerId": self.account.caller_id or call.from_number,
+            "timeout": str(call.ring_timeout),
+            "timeLimit": str(call.call_time_limit),
+        }
+        if call.record:
+            # RCML's Dial records the bridged legs; its action request carries RecordingUrl.
+            attributes.update(record="true", action=self.callback_url(call, "recording"), method="POST")
+            disclosure = recordings.disclosure_for(call)
+            if disclosure:
+                SubElement(response, "Say").text = disclosure
+        dial = SubElement(response, "Dial", attributes)
         number = SubElement(
             dial,
             "Number",

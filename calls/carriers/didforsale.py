@@ -15,6 +15,8 @@ import hmac
 
 from django.conf import settings
 
+from calls import recordings
+
 from calls.carriers.base import (
     Carrier,
     CarrierError,
@@ -107,4 +109,9 @@ class DidForSaleCarrier(Carrier):
             # The agent picking up changes nothing yet; the customer picking up bridges the call.
             return bridged(payload) if customer_leg else []
         status = ended(status_name, call, duration) or CallStatus.FAILED
+        # "RecordingURL: if recording is enabled, and only on the completed event". Its request
+        # field is not documented, so recording is switched on in the DIDforSale account.
+        recording_url = fields.get("recordingurl", "")
+        if recording_url:
+            recordings.recording_fetch_enqueue(call, recording_url, duration)
         return [Report(status, carrier_call_id="" if customer_leg else call_sid, duration=duration, payload=payload)]

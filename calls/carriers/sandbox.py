@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from calls import jobs, lifecycle
+from calls import jobs, lifecycle, recordings
 from calls.carriers import sandbox_media
 from calls.carriers.base import Carrier
 from calls.jobs import job
@@ -64,7 +64,8 @@ def sandbox_step(call_id: int, step: str) -> None:
                 sandbox_step.using(run_after=_later(settings.SANDBOX_RING_SECONDS)).enqueue(call_id, "answer")
     elif step == "answer":
         # The call waits here until the customer's answer webhook is resolved (see answer_resolved).
-        lifecycle.transition(call_id, CallStatus.ANSWERED, source="sandbox", payload=report)
+        lifecycle.transition(call_id, CallStatus.ANSWERED, source="sandbox", payload=_disclosed(call, report),
+                             note=_disclosure_note(call))
     elif step == "callee_hangup":
         lifecycle.transition(call_id, CallStatus.COMPLETED, source="sandbox", payload=report, hangup_cause="16")
     elif step == "agent_dial":
@@ -82,13 +83,24 @@ def sandbox_step(call_id: int, step: str) -> None:
             sandbox_step.using(run_after=_later(settings.SANDBOX_RING_SECONDS)).enqueue(call_id, "customer_answer")
     elif step == "customer_answer":
         report = {**report, "leg": "customer"}
-        lifecycle.transition(call_id, CallStatus.ANSWERED, source="sandbox", payload=report)
+        lifecycle.transition(call_id, CallStatus.ANSWERED, source="sandbox", payload=_disclosed(call, report),
+                             note=_disclosure_note(call))
         lifecycle.transition(call_id, CallStatus.IN_PROGRESS, source="sandbox", payload={**report, "bridged": True})
         if digit != STAYS_ON:
             sandbox_step.using(run_after=_later(settings.SANDBOX_TALK_SECONDS)).enqueue(call_id, "customer_hangup")
     elif step == "customer_hangup":
         report = {**report, "leg": "customer"}
         lifecycle.transition(call_id, CallStatus.COMPLETED, source="sandbox", payload=report, hangup_cause="16")
+
+
+def _disclosed(call: Call, report: dict) -> dict:
+    """The answer report, with the recording disclosure the simulated callee heard first."""
+    disclosure = recordings.disclosure_for(call)
+    return {**report, "disclosure": disclosure} if disclosure else report
+
+
+def _disclosure_note(call: Call) -> str:
+    return "played the recording disclosure before recording" if recordings.disclosure_for(call) else ""
 
 
 def answer_resolved(sender, *, call: Call, previous: str, **kwargs) -> None:

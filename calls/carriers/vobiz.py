@@ -22,6 +22,7 @@ from calls.carriers.base import (
     answer_reported,
     answer_verdict,
     apply,
+    as_float,
     as_int,
     bridged,
     callback_params,
@@ -34,6 +35,7 @@ from calls.carriers.base import (
     send,
     xml_response,
 )
+from calls import recordings
 from calls.media import bridge
 from calls.models import Call, CallbackNonce, CallStatus
 
@@ -80,7 +82,7 @@ def stream_xml(stream, call):
 
 class VobizCarrier(Carrier):
     kind = "vobiz"
-    events = frozenset({"answer", "fallback", "ring", "hangup", "dial"})
+    events = frozenset({"answer", "fallback", "ring", "hangup", "dial", "recording"})
     control_events = frozenset({"answer", "fallback", "dial"})
 
     def _headers(self):
@@ -168,6 +170,10 @@ class VobizCarrier(Carrier):
         call_uuid = params.get("CallUUID", "")
         if event == "Ring":
             return [Report(CallStatus.RINGING, carrier_call_id=call_uuid, payload=payload)]
+        if request.resolver_match.kwargs["event"] == "recording":
+            # The session recording's callback (Plivo names: RecordUrl, RecordingDuration).
+            recordings.recording_fetch_enqueue(call, params.get("RecordUrl", ""), as_float(params.get("RecordingDuration")))
+            return []
         if event == "Hangup":
             duration = as_int(params.get("Duration"))
             cause = q850(params.get("HangupCause"))
@@ -196,13 +202,13 @@ class VobizCarrier(Carrier):
                 },
             )
             SubElement(dial, "Number").text = digits(call.to_number)
-            return xml_response(response)
+            return xml_response(self._recorded(response, call))
         # Our own <Redirect> below comes back as Event=Redirect: the answer is recorded already.
         if params.get("Event") != "Redirect":
             answer_reported(call, source=self.kind, payload=payload, carrier_call_id=params.get("CallUUID", ""))
         verdict, stream = answer_verdict(call.pk)
         if verdict == "stream":
-            return xml_response(stream_xml(stream, call))
+            return xml_response(self._recorded(stream_xml(stream, call), call))
         response = Element("Response")
         if verdict == "failed":
             SubElement(response, "Hangup")
@@ -212,6 +218,25 @@ class VobizCarrier(Carrier):
             SubElement(response, "Wait", {"length": str(ANSWER_POLL_SECONDS)})
             SubElement(response, "Redirect", {"method": "POST"}).text = self.callback_url(call, event)
         return xml_response(response)
+
+    def _recorded(self, response, call):
+        """A recorded call's XML: the disclosure (if the organization has one), then a
+        background recording of the whole session, then what the call does."""
+        if not call.record:
+            return response
+        first = []
+        disclosure = recordings.disclosure_for(call)
+        if disclosure:
+            speak = Element("Speak")
+            speak.text = disclosure
+            first.append(speak)
+        first.append(Element("Record", {
+            "recordSession": "true", "maxLength": str(call.call_time_limit), "fileFormat": "wav",
+            "callbackUrl": self.callback_url(call, "recording"), "callbackMethod": "POST",
+        }))
+        for index, element in enumerate(first):
+            response.insert(index, element)
+        return response
 
     def _dial_report(self, params, payload, call):
         """The customer's leg of a click-to-call: DialAction from callbackUrl, DialStatus from action."""
