@@ -254,11 +254,11 @@ ALLOW_PRIVATE_WEBHOOK_URLS = env.bool("ALLOW_PRIVATE_WEBHOOK_URLS", default=Fals
 # Call recordings (calls.recordings). Files go to the "recordings" storage: local files
 # under MEDIA_ROOT by default (never served as public URLs; an organization-checked view
 # streams them), or an S3-compatible bucket through django-storages when
-# RECORDINGS_S3_BUCKET is set (pip install 'django-storages[s3]'; boto3 reads the
+# RECORDINGS_BUCKET is set (pip install 'django-storages[s3]'; boto3 reads the
 # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY credentials itself).
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "media"))
-RECORDINGS_S3_BUCKET = env.str("RECORDINGS_S3_BUCKET", default="")
-RECORDINGS_S3_ENDPOINT_URL = env.str("RECORDINGS_S3_ENDPOINT_URL", default="")
+RECORDINGS_BUCKET = env.str("RECORDINGS_BUCKET", default="")
+RECORDINGS_ENDPOINT_URL = env.str("RECORDINGS_ENDPOINT_URL", default="")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -267,12 +267,12 @@ STORAGES = {
         "OPTIONS": {"location": str(Path(MEDIA_ROOT) / "recordings"), "base_url": None},
     },
 }
-if RECORDINGS_S3_BUCKET:
+if RECORDINGS_BUCKET:
     STORAGES["recordings"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": RECORDINGS_S3_BUCKET,
-            "endpoint_url": RECORDINGS_S3_ENDPOINT_URL or None,
+            "bucket_name": RECORDINGS_BUCKET,
+            "endpoint_url": RECORDINGS_ENDPOINT_URL or None,
             "location": "recordings",
             "default_acl": "private",
             "file_overwrite": False,

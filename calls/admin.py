@@ -5,14 +5,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.http import HttpResponse
+from django.utils.html import format_html
 
-from calls import services, urlguard
+from calls import recordings, services, urlguard
 from calls.causes import call_hangup_reason
 from calls.models import (
     Call,
     CallEvent,
     CarrierAccount,
     LinkedNumber,
+    Recording,
+    RecordingPolicy,
     SfvopiApp,
     WebhookDelivery,
 )
@@ -282,12 +285,26 @@ class CallAdmin(RecordOnlyAdmin):
         ("Timing", {"fields": ["created_at", "started_at", "answered_at", "ended_at", "duration_clock", "cause",
                                "call_time_limit", "ring_timeout", "deadline_at"]}),
         ("Webhooks", {"fields": ["answer_url", "ring_url", "hangup_url", "fallback_answer_url", "stream"]}),
+        ("Recording", {"fields": ["record", "recording_player"]}),
         ("Carrier", {"fields": ["carrier", "carrier_account", "carrier_call_id", "carrier_attempts",
                                 "carrier_error", "carrier_response"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
         return [name for _, options in self.fieldsets for name in options["fields"]]
+
+    @admin.display(description="recording")
+    def recording_player(self, call):
+        """Our organization-checked audio URL (never the carrier's), a player and a download link."""
+        recording = Recording.objects.filter(call=call).first()
+        if recording is None:
+            return "–"
+        url = f"/api/v1/recordings/{recording.pk}/audio"
+        return format_html(
+            '<audio controls preload="metadata" src="{}" data-duration="{}"></audio><br>'
+            '{} s, {}, {} bytes &middot; <a href="{}?download=true">Download</a>',
+            url, recording.duration, round(recording.duration, 1), recording.format, recording.size, url,
+        )
 
     @admin.display(description="placed", ordering="created_at")
     def placed(self, call):
@@ -361,3 +378,31 @@ class WebhookDeliveryAdmin(RecordOnlyAdmin):
     @admin.action(description="Redeliver selected failed webhooks", permissions=["act"])
     def redeliver(self, request, queryset):
         _redeliver_failed(self, request, queryset)
+
+
+@admin.register(Recording)
+class RecordingAdmin(OrganizationScopedAdmin):
+    """Recordings are a record: played from the call's page; deleted by retention (or here)."""
+
+    list_display = ["call", "organization", "duration", "format", "size", "created_at"]
+    list_filter = ["format", "organization"]
+    list_select_related = ["call", "organization"]
+    readonly_fields = ["organization", "call", "file", "duration", "format", "size", "created_at"]
+    supervisor_can = frozenset({"view"})
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(RecordingPolicy)
+class RecordingPolicyAdmin(OrganizationScopedAdmin):
+    """Whether agents' calls are recorded, and the disclosure played before recording starts."""
+
+    list_display = ["organization", "record_agent_calls", "disclosure"]
+    supervisor_can = frozenset({"view", "add", "change"})
+
+    def save_model(self, request, obj, form, change):
+        organization = obj.organization if request.user.is_superuser else organization_of(request.user)
+        saved = recordings.policy_save(organization=organization, record_agent_calls=obj.record_agent_calls,
+                                       disclosure=obj.disclosure, disclosure_text=obj.disclosure_text)
+        obj.pk, obj.organization = saved.pk, organization

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from calls.models import Call, LinkedNumber, SfvopiApp, WebhookDelivery
+from calls.models import Call, LinkedNumber, Recording, SfvopiApp, WebhookDelivery
 from tenants.errors import ServiceError
 from tenants.models import Organization
 
@@ -91,3 +91,21 @@ def webhook_delivery_search(*, organization: Organization, state=None, kind=None
     return webhook_delivery_list(organization=organization).filter(
         **{lookup: value for lookup, value in filters.items() if value is not None}
     )
+
+
+def recording_search(*, organization: Organization, call: str | None = None) -> QuerySet[Recording]:
+    recordings = Recording.objects.filter(organization=organization).select_related("call")
+    if call:
+        recordings = recordings.filter(call__request_uuid=call)
+    return recordings
+
+
+def recording_get(*, organization: Organization | None, recording_id: int) -> Recording:
+    """One recording of `organization` (any organization's for None: superusers only)."""
+    recordings = Recording.objects.select_related("call")
+    if organization is not None:
+        recordings = recordings.filter(organization=organization)
+    recording = recordings.filter(pk=recording_id).first()
+    if recording is None:
+        raise ServiceError("Recording not found", status=404, code="recording_not_found")
+    return recording

@@ -152,3 +152,22 @@ class WebhookDeliveryFilterSerializer(FilterSerializer):
     state = serializers.ChoiceField(choices=WebhookDelivery.State.values, required=False)
     kind = serializers.ChoiceField(choices=WebhookDelivery.Kind.values, required=False)
     call = serializers.CharField(max_length=32, required=False, help_text="request_uuid")
+
+
+class RecordingSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    call = serializers.CharField(source="call.request_uuid", help_text="The call's request_uuid")
+    call_uuid = serializers.CharField(source="call.call_uuid")
+    duration = serializers.FloatField(help_text="Seconds")
+    format = serializers.CharField(help_text="wav or mp3")
+    content_type = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes")
+    created_at = serializers.DateTimeField()
+    audio_url = serializers.SerializerMethodField(help_text="Our URL of the audio (same authentication)")
+
+    def get_audio_url(self, recording) -> str:
+        return f"/api/v1/recordings/{recording.pk}/audio"
+
+
+class RecordingFilterSerializer(serializers.Serializer):
+    call = StrictCharField(required=False, max_length=32, help_text="Only this call's (its request_uuid)")

@@ -5,16 +5,18 @@ What every /api/v1 view shares (who may call, pages, errors) is tenants/api.py.
 
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from calls import idempotency, selectors, services
+from calls import idempotency, recordings, selectors, services
 from calls.api.serializers import AppWriteSerializer, CallCreateSerializer
 from calls.api.throttling import CallCreateThrottle
 from calls.api.v1 import serializers as v1
 from tenants.api import IDEMPOTENCY_KEY, PAGE_PARAMETERS, V1View, id_parameter, page_of, responses
 from tenants.errors import error_body
+from tenants.scoping import organization_of
 
 # Calls
 
@@ -264,3 +266,54 @@ class WebhookDeliveryRedeliverView(V1View):
 def not_found(request, *args, **kwargs):
     """Unknown paths under /api/v1 answer in the API's envelope, not Django's HTML page."""
     return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
+
+
+# Recordings
+
+
+class RecordingListView(V1View):
+    @extend_schema(
+        tags=["Recordings"],
+        summary="List call recordings, newest first",
+        parameters=[v1.RecordingFilterSerializer, *PAGE_PARAMETERS],
+        responses=responses({200: page_of(v1.RecordingSerializer)}),
+    )
+    def get(self, request):
+        filters = self.validated(v1.RecordingFilterSerializer, data=request.query_params)
+        found = selectors.recording_search(organization=self.organization, call=filters.get("call"))
+        return self.page(found, v1.RecordingSerializer, ("-created_at", "-id"))
+
+
+class RecordingDetailView(V1View):
+    @extend_schema(tags=["Recordings"], summary="One recording",
+                   parameters=[id_parameter("recording_id", "The recording's id")],
+                   responses=responses({200: v1.RecordingSerializer}, 404))
+    def get(self, request, recording_id):
+        recording = selectors.recording_get(organization=self.organization, recording_id=recording_id)
+        return Response(v1.RecordingSerializer(recording).data)
+
+
+class RecordingAudioView(V1View):
+    def check_permissions(self, request):
+        # Superusers (no organization) play any organization's recordings in the admin.
+        user = request.user
+        if user and user.is_authenticated and user.is_superuser and organization_of(user) is None:
+            return
+        super().check_permissions(request)
+
+    def perform_content_negotiation(self, request, force=False):
+        # The body is audio whatever the Accept header says (players send audio/* or */*).
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        tags=["Recordings"],
+        summary="The recording's audio (WAV or MP3; Range requests give 206)",
+        parameters=[
+            id_parameter("recording_id", "The recording's id"),
+            OpenApiParameter("download", bool, description="true: as an attachment (a file to save)"),
+        ],
+        responses=responses({(200, "audio/wav"): OpenApiTypes.BINARY, (206, "audio/wav"): OpenApiTypes.BINARY}, 404),
+    )
+    def get(self, request, recording_id):
+        recording = selectors.recording_get(organization=self.organization, recording_id=recording_id)
+        return recordings.audio_response(request, recording, download=request.query_params.get("download") == "true")
