@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from agents import desk, selectors, services, states
 from agents.representations import agent_public, agent_state_public
 from calls.api.throttling import call_create_allowed
+from calls.models import Recording
 from calls.phone import InvalidPhoneNumber, to_e164
 from calls.representations import call_public, iso
 from tenants.errors import TOO_MANY, ServiceError, retry_after
@@ -204,10 +205,16 @@ def console_history(request, agent):
         if call.to_number not in names:
             contact = selectors.contact_for_number(organization_id=agent.organization_id, number=call.to_number)
             names[call.to_number] = contact.name if contact else None
+    # Our organization-checked audio URL of each recorded call (the agent's session may read it).
+    recorded = dict(Recording.objects.filter(call__in=rows[:HISTORY_PAGE]).values_list("call_id", "pk"))
     return {
         "page": page,
         "has_next": len(rows) > HISTORY_PAGE,
-        "calls": [{**_desk_call(call), "contact_name": names[call.to_number]} for call in rows[:HISTORY_PAGE]],
+        "calls": [
+            {**_desk_call(call), "contact_name": names[call.to_number],
+             "recording_url": f"/api/v1/recordings/{recorded[call.pk]}/audio" if call.pk in recorded else None}
+            for call in rows[:HISTORY_PAGE]
+        ],
     }
 
 

@@ -387,6 +387,12 @@ async function loadHistory(page = historyPage) {
     redial.addEventListener("click", () => dial(call.to));
     const action = document.createElement("td");
     action.append(redial);
+    if (call.recording_url) {
+      const player = el("audio", "", { controls: "", preload: "none", src: call.recording_url,
+        "aria-label": `Recording of the call with ${call.to}` });
+      player.className = "recording";
+      action.append(player);
+    }
     row.append(cell(formatTime(call.started_at || call.created_at)), cell(who), cell(status),
       cell(LIVE.has(call.status) ? "–" : formatDuration(call.duration)), cell(outcome), action);
     return row;
