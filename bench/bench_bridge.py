@@ -21,6 +21,7 @@ import asyncio
 import base64
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -57,9 +58,12 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def stop(process):
+def stop(process, grace=0.0):
     """Stop a process this bench started (uvicorn waits for open sockets on SIGTERM)."""
-    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.terminate()
     try:
         process.wait(5)
     except subprocess.TimeoutExpired:
@@ -199,17 +203,20 @@ async def main_async(args):
 
             customer.arrivals.clear()
             customer.index_of = {call_uuid: index for index, (_, call_uuid) in enumerate(calls)}
+            profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
             web = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "callcenter.asgi:application", "--port", str(port),
-                 "--log-level", "warning", "--lifespan", "off"], cwd=ROOT, env=env)
+                [sys.executable, *profile, "-m", "uvicorn", "callcenter.asgi:application", "--port", str(port),
+                 "--log-level", "warning", "--lifespan", "off", "--ws", args.ws], cwd=ROOT, env=env)
             try:
                 await asyncio.sleep(4)
                 latencies, lost, total = await measure(urls, args.seconds, customer, 2.0, bridged=True)
                 bridged = report(f"bridge (uvicorn + Channels, mu-law -> A-law), {args.streams} streams",
                                  latencies, lost, total)
             finally:
-                stop(web)
-    print(json.dumps({"streams": args.streams, "seconds": args.seconds, "cpus": os.cpu_count(),
+                if args.profile:
+                    web.send_signal(signal.SIGINT)  # a clean exit writes the profile
+                stop(web, grace=10 if args.profile else 0)
+    print(json.dumps({"streams": args.streams, "ws": args.ws, "seconds": args.seconds, "cpus": os.cpu_count(),
                       "load_average_at_end": os.getloadavg(), "baseline_ms": baseline, "bridge_ms": bridged}))
 
 
@@ -217,6 +224,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--streams", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--profile", help="write a cProfile of the bridge's server process to this file")
+    parser.add_argument("--ws", default="auto", help="uvicorn's WebSocket implementation (auto, websockets, "
+                                                    "websockets-sansio, wsproto)")
     asyncio.run(main_async(parser.parse_args()))
 
 
