@@ -251,7 +251,7 @@ class BridgeConsumer(AsyncWebsocketConsumer):
         stream_id = f"SFV_STRM_{_DIRECTION_TAGS[stream['direction']]}_{ulid()}"
         self.translator = Translator(call_uuid, stream, stream_id)
         realtime.bind_loop(asyncio.get_running_loop())
-        await self.channel_layer.group_add(group_name(self.call_id), self.channel_name)
+        await realtime.join(self.channel_name, [group_name(self.call_id)])
         await self.accept()
         self.customer_ready = asyncio.Event()
         self.customer_task = asyncio.get_running_loop().create_task(self._customer_side())
