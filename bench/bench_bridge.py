@@ -8,7 +8,10 @@ arrive in order, so the n-th sent matches the n-th received).
 
 The same run measures a baseline: a bare relay (the `websockets` library alone, no Django,
 Channels or transcoding, in its own process) that forwards each frame unchanged to the same
-customer server, with the same clients and the same clock.
+customer server, with the same clients and the same clock. No socket compresses (the
+bridge's own client to the customer does not either). The fake Vobiz streams and the
+customer server share this one process, so at high stream counts the harness itself adds
+delay to both figures alike.
 
 Everything runs on loopback with a throwaway SQLite database in a temporary directory and
 the in-memory channel layer (no PostgreSQL or Redis is touched).
@@ -21,7 +24,6 @@ import asyncio
 import base64
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -40,15 +42,26 @@ import asyncio, sys
 import websockets
 
 async def relay(incoming):
-    async with websockets.connect(sys.argv[2], max_queue=None) as outgoing:
+    async with websockets.connect(sys.argv[2], max_queue=None, compression=None) as outgoing:
         async for message in incoming:
             await outgoing.send(message)
 
 async def main():
-    async with websockets.serve(relay, "127.0.0.1", int(sys.argv[1])):
+    async with websockets.serve(relay, "127.0.0.1", int(sys.argv[1]), compression=None):
         await asyncio.Future()
 
 asyncio.run(main())
+"""
+
+
+# The bridge's server under cProfile: uvicorn run in-process, told to exit after a while.
+PROFILED_SERVER = """
+import cProfile, sys, threading
+import uvicorn
+server = uvicorn.Server(uvicorn.Config("callcenter.asgi:application", port=int(sys.argv[1]),
+                                      log_level="warning", lifespan="off"))
+threading.Timer(float(sys.argv[2]), lambda: setattr(server, "should_exit", True)).start()
+cProfile.run("server.run()", sys.argv[3])
 """
 
 
@@ -124,7 +137,7 @@ async def run_streams(urls, seconds, start_message, media_message, customer, wai
     """Open one client per URL, then send a frame every 20 ms on each for `seconds`."""
     sockets = []
     for batch in range(0, len(urls), 25):
-        sockets += await asyncio.gather(*(websockets.connect(url, open_timeout=30) for url in urls[batch:batch + 25]))
+        sockets += await asyncio.gather(*(websockets.connect(url, open_timeout=30, compression=None) for url in urls[batch:batch + 25]))
     await asyncio.sleep(wait_open)  # the bridge opens its side to the customer
     sent = {index: [] for index in range(len(sockets))}
     for index, ws in enumerate(sockets):
@@ -178,7 +191,7 @@ def report(name, latencies, lost, total):
 async def main_async(args):
     with tempfile.TemporaryDirectory() as scratch:
         customer = Customer()
-        async with websockets.serve(customer.handle, "127.0.0.1", 0, max_queue=None) as server:
+        async with websockets.serve(customer.handle, "127.0.0.1", 0, max_queue=None, compression=None) as server:
             customer_url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/media"
             env = {**os.environ, "DATABASE_URL": f"sqlite:///{scratch}/bench.sqlite3",
                    "ALLOW_PRIVATE_WEBHOOK_URLS": "1", "DJANGO_SETTINGS_MODULE": "callcenter.settings",
@@ -203,19 +216,20 @@ async def main_async(args):
 
             customer.arrivals.clear()
             customer.index_of = {call_uuid: index for index, (_, call_uuid) in enumerate(calls)}
-            profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
-            web = subprocess.Popen(
-                [sys.executable, *profile, "-m", "uvicorn", "callcenter.asgi:application", "--port", str(port),
-                 "--log-level", "warning", "--lifespan", "off", "--ws", args.ws], cwd=ROOT, env=env)
+            if args.profile:
+                lifetime = 4 + 2.5 + args.seconds + 2
+                command = ["-c", PROFILED_SERVER, str(port), str(lifetime), args.profile]
+            else:
+                command = ["-m", "uvicorn", "callcenter.asgi:application", "--port", str(port),
+                           "--log-level", "warning", "--lifespan", "off", "--ws", args.ws]
+            web = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env)
             try:
                 await asyncio.sleep(4)
                 latencies, lost, total = await measure(urls, args.seconds, customer, 2.0, bridged=True)
                 bridged = report(f"bridge (uvicorn + Channels, mu-law -> A-law), {args.streams} streams",
                                  latencies, lost, total)
             finally:
-                if args.profile:
-                    web.send_signal(signal.SIGINT)  # a clean exit writes the profile
-                stop(web, grace=10 if args.profile else 0)
+                stop(web, grace=15 if args.profile else 0)
     print(json.dumps({"streams": args.streams, "ws": args.ws, "seconds": args.seconds, "cpus": os.cpu_count(),
                       "load_average_at_end": os.getloadavg(), "baseline_ms": baseline, "bridge_ms": bridged}))
 
