@@ -15,7 +15,7 @@ import re
 import struct
 import wave
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -24,6 +24,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 
 from calls import delivery, jobs, urlguard
 from calls.jobs import job
@@ -37,7 +38,17 @@ _session = urlguard.pinned_session("callcenter-recordings/1.0")
 
 
 class RecordingRefused(Exception):
-    """A carrier's recording could not be taken (unsafe URL, too large, not audio)."""
+    """A carrier's recording cannot be taken (unsafe URL, too large, refused): not tried again."""
+
+
+class FetchFailed(Exception):
+    """A carrier's recording could not be fetched this time (timeout, 5xx, broken connection)."""
+
+
+# A carrier's file may not be ready the moment it says so, or its server may hiccup:
+# attempts, the first wait, and the doubling of waits after it.
+FETCH_ATTEMPTS = 5
+FETCH_RETRY_SECONDS = 30.0
 
 
 def policy_for(organization: Organization) -> RecordingPolicy:
@@ -143,7 +154,7 @@ def recording_fetch_enqueue(call: Call, url: str, duration: float | None = None)
 
 
 @job(priority=jobs.NETWORK)
-def recording_fetch(call_id: int, url: str, duration: float | None = None) -> None:
+def recording_fetch(call_id: int, url: str, duration: float | None = None, attempt: int = 1) -> None:
     call = Call.objects.get(pk=call_id)
     if Recording.objects.filter(call=call).exists():
         return
@@ -151,6 +162,13 @@ def recording_fetch(call_id: int, url: str, duration: float | None = None) -> No
         data = download(url)
     except RecordingRefused as exc:
         logger.warning("recording of call %s not taken: %s", call.call_uuid, exc)
+        return
+    except FetchFailed as exc:
+        if attempt >= FETCH_ATTEMPTS:
+            logger.warning("recording of call %s not taken after %s attempts: %s", call.call_uuid, attempt, exc)
+            return
+        later = timezone.now() + timedelta(seconds=FETCH_RETRY_SECONDS * 2 ** (attempt - 1))
+        recording_fetch.using(run_after=later).enqueue(call_id, url, duration, attempt + 1)
         return
     found = audio_format(data)
     if found is None:
@@ -170,9 +188,10 @@ def download(url: str) -> bytes:
     except urlguard.UnsafeURL as exc:
         raise RecordingRefused(f"the recording URL is not allowed: {exc}") from None
     except (requests.RequestException, ValueError) as exc:
-        # A transient failure: raising lets the task runner try again later.
-        raise ConnectionError(f"cannot fetch the recording ({type(exc).__name__})") from None
+        raise FetchFailed(f"cannot fetch the recording ({type(exc).__name__})") from None
     with response:
+        if response.status_code == 429 or response.status_code >= 500:
+            raise FetchFailed(f"the carrier answered HTTP {response.status_code}")
         if response.status_code != 200:
             raise RecordingRefused(f"the carrier answered HTTP {response.status_code}")
         declared = response.headers.get("Content-Length", "")
@@ -185,7 +204,7 @@ def download(url: str) -> bytes:
                 if len(body) > limit:
                     raise RecordingRefused(f"the recording is larger than {limit} bytes")
         except requests.RequestException as exc:
-            raise ConnectionError(f"the recording download broke off ({type(exc).__name__})") from None
+            raise FetchFailed(f"the recording download broke off ({type(exc).__name__})") from None
     return bytes(body)
 
 

@@ -157,3 +157,30 @@ def test_recordings_delete_before_removes_rows_and_files(tenant, other_tenant, _
     assert set(Recording.objects.values_list("pk", flat=True)) == {r.pk for r in new + others}
     assert not any(files[r.pk].exists() for r in old)
     assert all(files[r.pk].exists() for r in new + others)
+
+
+def test_a_carrier_hiccup_is_tried_again_later(tenant, webhook_server, run_tasks, monkeypatch):
+    from tests.conftest import queued_call
+
+    monkeypatch.setattr(recordings, "FETCH_RETRY_SECONDS", 0.2)
+    call = queued_call(tenant, record=True, status="completed")
+    webhook_server.responses["/rec"] = (503, b"busy", 0)
+    recordings.recording_fetch.enqueue(call.pk, webhook_server.url("/rec"), None)
+    run_tasks()
+    assert not Recording.objects.exists()
+    webhook_server.responses["/rec"] = (200, wav_bytes(1), 0)
+    run_tasks(wait=1)
+    assert Recording.objects.get(call=call).format == "wav"
+    assert [r.path for r in webhook_server.received].count("/rec") == 2
+
+
+def test_a_carrier_that_keeps_failing_is_given_up(tenant, webhook_server, run_tasks, monkeypatch):
+    from tests.conftest import queued_call
+
+    monkeypatch.setattr(recordings, "FETCH_RETRY_SECONDS", 0.05)
+    call = queued_call(tenant, record=True, status="completed")
+    webhook_server.responses["/rec"] = (502, b"", 0)
+    recordings.recording_fetch.enqueue(call.pk, webhook_server.url("/rec"), None)
+    run_tasks(wait=2.5)
+    assert not Recording.objects.exists()
+    assert [r.path for r in webhook_server.received].count("/rec") == recordings.FETCH_ATTEMPTS
