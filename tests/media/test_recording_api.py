@@ -79,3 +79,18 @@ def test_a_superuser_plays_any_organizations_recording(superuser_client, recordi
 def test_recording_rows_are_read_only_in_the_admin(supervisor_client, recording):  # noqa: F811
     assert supervisor_client.get("/admin/calls/recording/add/").status_code == 403
     assert Recording.objects.count() == 1
+
+
+def test_a_supervisor_sets_the_recording_policy_in_the_admin(tenant, supervisor_client):  # noqa: F811
+    from calls.models import RecordingPolicy
+
+    page = supervisor_client.get("/admin/calls/recordingpolicy/add/")
+    assert page.status_code == 200
+    form = {"record_agent_calls": "on", "disclosure": "on", "disclosure_text": "Calls are recorded."}
+    if b'name="organization"' in page.content:
+        form["organization"] = tenant.organization.pk
+    saved = supervisor_client.post("/admin/calls/recordingpolicy/add/", form)
+    assert saved.status_code == 302, saved.content[:2000]
+    policy = RecordingPolicy.objects.get()
+    assert (policy.organization, policy.record_agent_calls, policy.disclosure, policy.disclosure_text) == (
+        tenant.organization, True, True, "Calls are recorded.")
