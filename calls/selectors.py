@@ -100,12 +100,13 @@ def recording_search(*, organization: Organization, call: str | None = None) -> 
     return recordings
 
 
-def recording_get(*, organization: Organization | None, recording_id: int) -> Recording:
+def recording_get(*, organization: Organization | None, recording_id) -> Recording:
     """One recording of `organization` (any organization's for None: superusers only)."""
     recordings = Recording.objects.select_related("call")
     if organization is not None:
         recordings = recordings.filter(organization=organization)
-    recording = recordings.filter(pk=recording_id).first()
+    pk = as_id(recording_id)
+    recording = recordings.filter(pk=pk).first() if pk else None
     if recording is None:
         raise ServiceError("Recording not found", status=404, code="recording_not_found")
     return recording

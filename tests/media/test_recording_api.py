@@ -59,6 +59,12 @@ def test_another_organization_sees_nothing(other_tenant, recording):
         assert response.json()["error"]["code"] == "recording_not_found"
 
 
+def test_ids_that_cannot_exist_are_not_found(tenant, recording):
+    for bad in ("0", "-1", "abc", str(2**70), "1.5"):
+        response = tenant.api.get(f"/api/v1/recordings/{bad}/audio")
+        assert response.status_code == 404 and response.json()["error"]["code"] == "recording_not_found"
+
+
 def test_no_key_no_audio(recording):
     assert Client().get(f"/api/v1/recordings/{recording.pk}/audio").status_code in (401, 403)
 

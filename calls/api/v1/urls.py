@@ -13,8 +13,8 @@ urlpatterns = [
     path("numbers/<str:number_id>/link", views.NumberLinkView.as_view()),
     path("numbers/<str:number_id>/unlink", views.NumberUnlinkView.as_view()),
     path("recordings", views.RecordingListView.as_view()),
-    path("recordings/<int:recording_id>", views.RecordingDetailView.as_view()),
-    path("recordings/<int:recording_id>/audio", views.RecordingAudioView.as_view()),
+    path("recordings/<str:recording_id>", views.RecordingDetailView.as_view()),
+    path("recordings/<str:recording_id>/audio", views.RecordingAudioView.as_view()),
     path("webhook-deliveries", views.WebhookDeliveryListView.as_view()),
     path("webhook-deliveries/<str:webhook_id>/redeliver", views.WebhookDeliveryRedeliverView.as_view()),
 ]
