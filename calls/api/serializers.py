@@ -143,7 +143,7 @@ class CallCreateSerializer(serializers.Serializer):
     call_time_limit = serializers.IntegerField(min_value=1, max_value=86400, default=DEFAULT_CALL_TIME_LIMIT)
     ring_timeout = serializers.IntegerField(min_value=1, max_value=600, default=DEFAULT_RING_TIMEOUT)
     # Ours (Superfone documents no recording field): record the call; the file is ours to serve.
-    record = serializers.BooleanField(default=False, help_text="Record the call (ours; default false)")
+    record = StrictBooleanField(default=False, help_text="Record the call (ours; default false)")
 
     def get_fields(self):
         # "from" is a Python keyword, so it cannot be declared as a class attribute.

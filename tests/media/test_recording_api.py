@@ -59,6 +59,11 @@ def test_another_organization_sees_nothing(other_tenant, recording):
         assert response.json()["error"]["code"] == "recording_not_found"
 
 
+def test_an_empty_call_filter_is_refused(tenant, recording):
+    response = tenant.api.get("/api/v1/recordings", {"call": ""})
+    assert response.status_code == 400 and "call" in response.json()["error"]["details"]
+
+
 def test_ids_that_cannot_exist_are_not_found(tenant, recording):
     for bad in ("0", "-1", "abc", str(2**70), "1.5"):
         response = tenant.api.get(f"/api/v1/recordings/{bad}/audio")

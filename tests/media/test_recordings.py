@@ -66,14 +66,16 @@ def test_calls_are_not_recorded_unless_asked(tenant, webhook_server, run_tasks):
     assert not call.record and not Recording.objects.exists()
 
 
-def test_record_must_be_a_boolean(tenant, webhook_server):
+@pytest.mark.parametrize("value", ["sometimes", "true", 1])
+def test_record_must_be_a_json_boolean(tenant, webhook_server, value):
     response = tenant.api.post(
         "/superfone/sfvopi/calls",
         {"from": tenant.from_number, "to": "+918000000001", "answer_url": webhook_server.url("/answer"),
-         "record": "sometimes"},
+         "record": value},
         format="json",
     )
     assert response.status_code == 400 and "record" in response.json()["errors"]
+    assert not Call.objects.exists()
 
 
 def test_an_unanswered_call_has_no_recording(tenant, webhook_server, run_tasks):

@@ -169,5 +169,5 @@ class RecordingSerializer(serializers.Serializer):
         return f"/api/v1/recordings/{recording.pk}/audio"
 
 
-class RecordingFilterSerializer(serializers.Serializer):
-    call = StrictCharField(required=False, max_length=32, help_text="Only this call's (its request_uuid)")
+class RecordingFilterSerializer(FilterSerializer):
+    call = serializers.CharField(required=False, max_length=32, help_text="Only this call's (its request_uuid)")
