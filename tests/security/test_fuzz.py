@@ -46,7 +46,7 @@ def _body(value):
 
 @FUZZ
 @given(path=st.sampled_from(["/superfone/sfvopi/calls", "/superfone/sfvopi/apps", "/api/v1/calls", "/api/v1/apps",
-                             "/api/v1/agents", "/api/v1/numbers"]),
+                             "/api/v1/agents", "/api/v1/numbers", "/api/v1/recordings"]),
        body=call_bodies, query=queries)
 def test_api_collections_never_answer_5xx(tenant, path, body, query):
     api = tenant.api
@@ -57,8 +57,10 @@ def test_api_collections_never_answer_5xx(tenant, path, body, query):
 
 @FUZZ
 @given(prefix=st.sampled_from(["/superfone/sfvopi/calls/", "/superfone/sfvopi/apps/", "/api/v1/calls/", "/api/v1/apps/",
-                               "/api/v1/agents/", "/api/v1/numbers/", "/api/v1/webhook-deliveries/"]),
-       ident=segment, tail=st.sampled_from(["", "/hangup", "/numbers", "/link", "/redeliver", "/webhook-secret"]),
+                               "/api/v1/agents/", "/api/v1/numbers/", "/api/v1/webhook-deliveries/",
+                               "/api/v1/recordings/"]),
+       ident=segment, tail=st.sampled_from(["", "/hangup", "/numbers", "/link", "/redeliver", "/webhook-secret",
+                                            "/audio"]),
        method=st.sampled_from(["get", "post", "patch", "delete", "put"]), body=json_values)
 def test_api_items_never_answer_5xx(tenant, prefix, ident, tail, method, body):
     api = tenant.api
