@@ -232,7 +232,7 @@ async def main_async(args):
             try:
                 await asyncio.sleep(4)
                 latencies, lost, total = await measure(urls, args.seconds, customer, 2.0, bridged=True)
-                bridged = report(f"bridge (uvicorn x{args.workers} + Channels, mu-law -> A-law), {args.streams} streams",
+                bridged = report(f"bridge (uvicorn x{args.workers}, mu-law -> A-law), {args.streams} streams",
                                  latencies, lost, total)
             finally:
                 stop(web, grace=15 if args.profile else 0)

@@ -6,7 +6,7 @@ from django.urls import path
 
 from agents.consumers import ConsoleConsumer, WallboardConsumer
 from callcenter.origins import OriginValidator
-from calls.media.bridge import BridgeConsumer
+from calls.media.bridge import bridge_application
 
 # Pages in a browser: Origin-checked, authenticated by the session.
 websocket_urlpatterns = [
@@ -16,7 +16,7 @@ websocket_urlpatterns = [
 
 # Carriers' media streams: no browser, no Origin; each URL carries a signed per-call token.
 carrier_websocket_urlpatterns = [
-    path("ws/media/<str:token>/", BridgeConsumer.as_asgi()),
+    path("ws/media/<str:token>/", bridge_application),
 ]
 
 CARRIER_PREFIX = "/ws/media/"

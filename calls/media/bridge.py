@@ -3,7 +3,7 @@
 Vobiz speaks the Plivo dialect (docs/providers.md, "Vobiz WS protocol"): ids nested under
 `start`, µ-law or big-endian L16 only, no `streamId` on its acks. So its <Stream> element
 gets OUR WebSocket URL (`/ws/media/<token>/`, the token a signed, per-call value), and this
-consumer opens the customer's `stream.url` (checked by calls.urlguard, connected to the
+socket opens the customer's `stream.url` (checked by calls.urlguard, connected to the
 address it checked) and translates every message both ways:
 
     carrier -> customer                      customer -> carrier
@@ -31,7 +31,7 @@ import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
@@ -230,54 +230,75 @@ def _bridged_call(token: str) -> tuple[int, str, dict[str, Any]] | None:
     return call.pk, str(call.call_uuid), call.stream
 
 
-class BridgeConsumer(AsyncWebsocketConsumer):
-    """The carrier's end of a bridged stream (routed without the browser Origin check: carriers send none)."""
+class BridgeSocket:
+    """The carrier's end of one bridged stream, as a plain ASGI WebSocket application.
 
-    call_id: int
-    translator: Translator
-    customer: ClientConnection | None
-    customer_task: asyncio.Task | None
+    Routed without the browsers' Origin check (carriers send none). Not a Channels consumer:
+    at 50 frames a second per call, a consumer's per-message dispatch (a task and a wait
+    per frame, and a database hop to close stale connections) costs more than the
+    translation itself. The channel layer is still used, through calls.realtime, for the
+    one message that matters here: the call's end.
+    """
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels closes stale database connections before every message, a thread hop
-        # each time; a media frame (50 a second per call) never touches the database.
-        if message["type"] == "websocket.receive":
-            await self.websocket_receive(message)
-        else:
-            await super().dispatch(message)
-
-    async def connect(self) -> None:
-        self.customer = None
-        self.customer_task = None
+    def __init__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.scope, self.receive, self.asgi_send = scope, receive, send
+        self.customer: ClientConnection | None = None
         self.ending = False
+        self.closed = False
         self.started = False  # the carrier's start has been seen (and is resent on every reconnect)
+        self.channel_name = ""
+        self.call_id = 0
+
+    async def run(self) -> None:
+        if (await self.receive())["type"] != "websocket.connect":
+            return
         found = await database_sync_to_async(_bridged_call)(self.scope["url_route"]["kwargs"]["token"])
         if found is None:
-            await self.close(CLOSE_BAD_TOKEN)
+            await self.asgi_send({"type": "websocket.close", "code": CLOSE_BAD_TOKEN})
             return
         self.call_id, call_uuid, stream = found
         stream_id = f"SFV_STRM_{_DIRECTION_TAGS[stream['direction']]}_{ulid()}"
         self.translator = Translator(call_uuid, stream, stream_id)
-        realtime.bind_loop(asyncio.get_running_loop())
-        await realtime.join(self.channel_name, [group_name(self.call_id)])
-        await self.accept()
-        self.customer_ready = asyncio.Event()
-        self.customer_task = asyncio.get_running_loop().create_task(self._customer_side())
-
-    async def disconnect(self, code: int) -> None:
-        self.ending = True
-        if not hasattr(self, "call_id"):
-            return
-        await realtime.leave(self.channel_name, [group_name(self.call_id)])
-        if self.customer is not None:
-            await self.customer.close(1000, "call ended")
-        if self.customer_task is not None:
-            self.customer_task.cancel()
-            await asyncio.gather(self.customer_task, return_exceptions=True)
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        realtime.bind_loop(loop)
+        layer = get_channel_layer()
+        if layer is not None:
+            self.channel_name = await layer.new_channel()
+            await realtime.join(self.channel_name, [group_name(self.call_id)])
+        await self.asgi_send({"type": "websocket.accept"})
+        helpers = [loop.create_task(self._customer_side())]
+        if layer is not None:
+            helpers.append(loop.create_task(self._listen(layer)))
         try:
-            message = json.loads(text_data or "")
+            while True:
+                message = await self.receive()
+                if message["type"] == "websocket.receive":
+                    await self._from_carrier(message.get("text") or "")
+                elif message["type"] == "websocket.disconnect":
+                    break
+        finally:
+            self.ending = self.closed = True
+            if self.customer is not None:
+                await self.customer.close(1000, "call ended")
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            if self.channel_name:
+                await realtime.leave(self.channel_name, [group_name(self.call_id)])
+
+    async def _listen(self, layer: Any) -> None:
+        while True:
+            message = await layer.receive(self.channel_name)
+            if message.get("type") == "call.ended":
+                await self._end()
+
+    async def _send(self, text: str) -> None:
+        if not self.closed:
+            await self.asgi_send({"type": "websocket.send", "text": text})
+
+    async def _from_carrier(self, text: str) -> None:
+        try:
+            message = json.loads(text)
         except (TypeError, ValueError):
             return
         if not isinstance(message, dict):
@@ -294,9 +315,6 @@ class BridgeConsumer(AsyncWebsocketConsumer):
             except ConnectionClosed:
                 pass  # the customer side reconnects; audio in between is dropped, as on a live line
 
-    async def call_ended(self, event: dict[str, Any]) -> None:
-        await self._end()
-
     async def _end(self) -> None:
         """Close both sides with 1000."""
         if self.ending:
@@ -304,7 +322,9 @@ class BridgeConsumer(AsyncWebsocketConsumer):
         self.ending = True
         if self.customer is not None:
             await self.customer.close(1000, "call ended")
-        await self.close(1000)
+        if not self.closed:
+            self.closed = True
+            await self.asgi_send({"type": "websocket.close", "code": 1000})
 
     async def _connect_customer(self) -> ClientConnection:
         url = self.translator.stream["url"]
@@ -345,7 +365,7 @@ class BridgeConsumer(AsyncWebsocketConsumer):
                 return
             if socket.close_code == 1000:
                 # The customer ended the stream: the carrier's stream stops too.
-                await self.send(text_data=json.dumps({"event": "stop", "streamId": self.translator.carrier_stream_id}))
+                await self._send(json.dumps({"event": "stop", "streamId": self.translator.carrier_stream_id}))
                 await self._end()
                 return
             logger.info("media bridge: customer socket for call %s dropped (%s); reconnecting",
@@ -361,4 +381,9 @@ class BridgeConsumer(AsyncWebsocketConsumer):
             logger.info("media bridge: call %s: customer message not passed on: %s", self.translator.call_uuid, exc)
             return
         if forward is not None:
-            await self.send(text_data=forward)
+            await self._send(forward)
+
+
+async def bridge_application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The ASGI application of /ws/media/<token>/."""
+    await BridgeSocket(scope, receive, send).run()
