@@ -17,6 +17,7 @@ from callcenter.asgi import application
 from calls import lifecycle
 from calls.media import bridge, g711
 from calls.streams import parse_stream
+from tests.agents.conftest import redis_layer  # noqa: F401  (fixture)
 from tests.conftest import queued_call
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -230,7 +231,10 @@ async def test_a_dropped_customer_socket_is_reopened_and_hears_start_again(tenan
     await vobiz.disconnect()
 
 
-async def test_the_calls_hangup_closes_both_sides(tenant, customer):
+@pytest.mark.parametrize("layer", ["in-memory", "redis"])
+async def test_the_calls_hangup_closes_both_sides(tenant, customer, layer, request):
+    if layer == "redis":
+        request.getfixturevalue("redis_layer")  # as production runs it: any process may end the call
     call = await database_sync_to_async(bridged_call)(tenant, customer.url)
     vobiz = await open_bridge(call)
     entry = await customer.connection()
