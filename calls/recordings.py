@@ -13,14 +13,15 @@ import logging
 import math
 import re
 import struct
+import tempfile
 import wave
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 import requests
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -71,22 +72,33 @@ def disclosure_for(call: Call) -> str:
     return policy.disclosure_text.strip() if policy.disclosure else ""
 
 
-def sandbox_wav(seconds: float, rate: int = SANDBOX_RATE) -> bytes:
-    """A playable WAV (PCM, 16-bit, mono) of a simulated conversation: half a second of a
-    quiet 440 Hz tone, then half a second of silence, for `seconds`."""
+def sandbox_wav_file(seconds: float, rate: int = SANDBOX_RATE) -> IO[bytes]:
+    """A playable WAV (PCM, 16-bit, mono) of a simulated conversation, in a temporary file:
+    half a second of a quiet 440 Hz tone, then half a second of silence, for `seconds`.
+
+    Written a second at a time, so a call that stayed on for hours never sits in memory whole.
+    """
     count = max(int(round(seconds * rate)), 0)
     step = 2 * math.pi * 440 / rate
-    frames = bytearray()
-    for index in range(count):
-        talking = (index // (rate // 2)) % 2 == 0
-        frames += struct.pack("<h", int(6000 * math.sin(step * index)) if talking else 0)
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
+    half = rate // 2
+    tone = struct.pack(f"<{half}h", *(int(6000 * math.sin(step * index)) for index in range(half)))
+    second = tone + bytes(2 * (rate - half))  # 440 Hz fits a half second whole, so seconds join smoothly
+    handle = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    with wave.open(handle, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(rate)
-        out.writeframes(bytes(frames))
-    return buffer.getvalue()
+        whole, rest = divmod(count, rate)
+        for _ in range(whole):
+            out.writeframes(second)
+        out.writeframes(second[: 2 * rest])
+    handle.seek(0)
+    return handle
+
+
+def sandbox_wav(seconds: float, rate: int = SANDBOX_RATE) -> bytes:
+    with sandbox_wav_file(seconds, rate) as handle:
+        return handle.read()
 
 
 def wav_duration(data: bytes) -> float | None:
@@ -106,13 +118,15 @@ def audio_format(data: bytes, content_type: str = "") -> str | None:
     return None
 
 
-def recording_store(*, call: Call, data: bytes, format: str, duration: float) -> Recording | None:
-    """Keep `data` as `call`'s recording and owe the customer `recording_ready`. None if it has one."""
+def recording_store(*, call: Call, data: bytes | IO[bytes], format: str, duration: float) -> Recording | None:
+    """Keep `data` (bytes or an open file) as `call`'s recording and owe the customer
+    `recording_ready`. None if it has one already."""
     if Recording.objects.filter(call=call).exists():
         return None
+    content = ContentFile(data) if isinstance(data, bytes) else File(data)
     recording = Recording(organization_id=call.organization_id, call=call, duration=round(duration, 3),
-                          format=format, size=len(data))
-    recording.file.save(f"{call.call_uuid}.{format}", ContentFile(data), save=False)
+                          format=format, size=content.size)
+    recording.file.save(f"{call.call_uuid}.{format}", content, save=False)
     try:
         with transaction.atomic():
             recording.save()
@@ -131,8 +145,11 @@ def sandbox_recording_make(call_id: int) -> None:
     if not call.record or call.answered_at is None or call.ended_at is None:
         return
     seconds = max((call.ended_at - call.answered_at).total_seconds(), 0.0)
-    data = sandbox_wav(seconds)
-    recording_store(call=call, data=data, format="wav", duration=wav_duration(data) or seconds)
+    with sandbox_wav_file(seconds) as handle:
+        with wave.open(handle, "rb") as audio:
+            duration = audio.getnframes() / float(audio.getframerate())
+        handle.seek(0)
+        recording_store(call=call, data=handle, format="wav", duration=duration)
 
 
 def sandbox_call_ended(sender: Any, *, call: Call, previous: str, **kwargs: Any) -> None:

@@ -186,3 +186,13 @@ def test_a_carrier_that_keeps_failing_is_given_up(tenant, webhook_server, run_ta
     run_tasks(wait=2.5)
     assert not Recording.objects.exists()
     assert [r.path for r in webhook_server.received].count("/rec") == recordings.FETCH_ATTEMPTS
+
+
+@pytest.mark.parametrize("seconds", [0, 0.3, 1, 3.7])
+def test_the_sandbox_wav_has_exactly_the_talk_in_it(seconds):
+    with wave.open(io.BytesIO(recordings.sandbox_wav(seconds))) as audio:
+        assert audio.getnframes() == round(seconds * 8000)
+        frames = audio.readframes(audio.getnframes())
+    if seconds >= 1:
+        # Tone in the first half of each second, silence in the second half.
+        assert max(frames[: 8000]) > 0 and set(frames[8000:16000]) == {0}
