@@ -101,9 +101,9 @@ def sandbox_wav(seconds: float, rate: int = SANDBOX_RATE) -> bytes:
         return handle.read()
 
 
-def wav_duration(data: bytes) -> float | None:
+def wav_duration(data: bytes | IO[bytes]) -> float | None:
     try:
-        with wave.open(io.BytesIO(data), "rb") as audio:
+        with wave.open(io.BytesIO(data) if isinstance(data, bytes) else data, "rb") as audio:
             return audio.getnframes() / float(audio.getframerate())
     except (wave.Error, EOFError, ZeroDivisionError):
         return None
@@ -187,16 +187,25 @@ def recording_fetch(call_id: int, url: str, duration: float | None = None, attem
         later = timezone.now() + timedelta(seconds=FETCH_RETRY_SECONDS * 2 ** (attempt - 1))
         recording_fetch.using(run_after=later).enqueue(call_id, url, duration, attempt + 1)
         return
-    found = audio_format(data)
+    with data:
+        head = data.read(16)
+        data.seek(0)
+        _keep(call, data, head, duration)
+
+
+def _keep(call: Call, data: IO[bytes], head: bytes, duration: float | None) -> None:
+    found = audio_format(head)
     if found is None:
         logger.warning("recording of call %s not taken: not WAV or MP3 audio", call.call_uuid)
         return
     seconds = (wav_duration(data) if found == "wav" else None) or duration or float(call.duration)
+    data.seek(0)
     recording_store(call=call, data=data, format=found, duration=seconds)
 
 
-def download(url: str) -> bytes:
-    """The file at `url`: public addresses only, no redirects, at most RECORDING_MAX_BYTES."""
+def download(url: str) -> IO[bytes]:
+    """The file at `url`, in a temporary file: public addresses only, no redirects, at most
+    RECORDING_MAX_BYTES (so a large recording never sits in memory whole)."""
     limit = settings.RECORDING_MAX_BYTES
     timeout = settings.RECORDING_FETCH_TIMEOUT
     try:
@@ -214,15 +223,22 @@ def download(url: str) -> bytes:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
             raise RecordingRefused(f"the recording is larger than {limit} bytes")
-        body = bytearray()
+        body = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+        received = 0
         try:
             for chunk in response.iter_content(64 * 1024):
-                body += chunk
-                if len(body) > limit:
+                received += len(chunk)
+                if received > limit:
                     raise RecordingRefused(f"the recording is larger than {limit} bytes")
+                body.write(chunk)
         except requests.RequestException as exc:
+            body.close()
             raise FetchFailed(f"the recording download broke off ({type(exc).__name__})") from None
-    return bytes(body)
+        except RecordingRefused:
+            body.close()
+            raise
+    body.seek(0)
+    return body
 
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
