@@ -196,3 +196,18 @@ def test_the_sandbox_wav_has_exactly_the_talk_in_it(seconds):
     if seconds >= 1:
         # Tone in the first half of each second, silence in the second half.
         assert max(frames[: 8000]) > 0 and set(frames[8000:16000]) == {0}
+
+
+def test_the_webhook_guides_recording_ready_has_the_fields_a_real_one_carries(tenant, webhook_server, run_tasks):
+    import json
+
+    from tests.test_webhook_guide import code_block, guide_section
+
+    place(tenant, webhook_server, run_tasks, record=True)
+    run_tasks(wait=0.5)
+    [ready] = [r for r in webhook_server.received if r.body.get("event") == "recording_ready"]
+    documented = json.loads(code_block(guide_section("### recording_ready"), "json"))
+    real = json.loads(ready.raw)
+    assert {name: type(value) for name, value in documented.items()} == {
+        name: type(value) for name, value in real.items()
+    }
