@@ -306,6 +306,14 @@ def resolve_answer(call_id):
         attempt = deliver(fallback.pk, accept=accept) if fallback.state == WebhookDelivery.State.PENDING else fallback
         if attempt is None:
             return None
+    if "stream" not in accepted and attempt.state == WebhookDelivery.State.DELIVERED:
+        # Run again after the customer answered but before the call moved on (a killed
+        # worker, a lost database connection): the stored answer is the customer's word.
+        try:
+            accept(attempt.response_body)
+        except ValueError:
+            lifecycle.end(call.pk, source="answer_webhook", reason="answer_failed")
+            return None
     if "stream" in accepted:
         lifecycle.transition(call.pk, CallStatus.IN_PROGRESS, source="answer_webhook", stream=accepted["stream"])
         return accepted["stream"]
