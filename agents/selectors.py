@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from agents.models import (
@@ -71,10 +71,14 @@ def desk_settings(*, organization_id: int) -> DeskSettings:
 
 
 def agent_for_user(user):
-    """The active agent behind a login, or None."""
+    """The active agent behind a login that is still a member of the agent's organization, or None."""
     if not user or not user.is_authenticated:
         return None
-    return Agent.objects.select_related("organization", "user").filter(user=user, is_active=True).first()
+    return (
+        Agent.objects.select_related("organization", "user")
+        .filter(user=user, is_active=True, user__membership__organization_id=F("organization_id"))
+        .first()
+    )
 
 
 def supervisor_organization(user) -> Organization | None:

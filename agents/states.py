@@ -229,7 +229,10 @@ def after_disposition(*, agent: Agent, call: Call) -> None:
 
 @transaction.atomic
 def console_opened(*, agent: Agent) -> None:
-    agent = _locked_agent(agent)
+    locked = Agent.objects.select_for_update().select_related("organization").filter(pk=agent.pk).first()
+    if locked is None:
+        return  # removed while its console was connecting: the removal closes the socket
+    agent = locked
     current = selectors.agent_open_state(agent=agent)
     if agent.is_active and (current is None or current.state == AgentStatus.OFFLINE):
         _move(agent, AgentStatus.AVAILABLE)
