@@ -172,34 +172,43 @@ def _claim(delivery_id):
 
 
 def _send(delivery):
-    """One HTTP attempt. Returns (status code or None, body text, error text).
+    """One HTTP attempt of a call webhook. Returns (status code or None, body text, error text)."""
+    return signed_send(
+        method=delivery.method, url=delivery.url, payload=delivery.payload, webhook_id=delivery.webhook_id,
+        secrets=_signing_secrets(delivery.call.app), timeout=TIMEOUTS[delivery.kind],
+    )
+
+
+def signed_send(*, method: str, url: str, payload: dict, webhook_id: str, secrets: list[str],
+                timeout: float) -> tuple[int | None, str, str]:
+    """Send one Standard Webhooks request to the address `url` resolved to and was checked at
+    (pinned, no redirects). Returns (status code or None, body text, error text).
 
     The signature covers what the receiver gets: the JSON body of a POST; for a GET, the
     query string exactly as sent (our parameters sorted by name and form-encoded, after
     any query the URL already had).
     """
-    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    body = json.dumps(payload, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
-    secrets = _signing_secrets(delivery.call.app)
-    headers = {"webhook-id": delivery.webhook_id, "webhook-timestamp": timestamp}
-    url = delivery.url
+    headers = {"webhook-id": webhook_id, "webhook-timestamp": timestamp}
+    target = url
     data = None
-    if delivery.method == "GET":
-        query = urlencode(sorted((k, v) for k, v in delivery.payload.items() if v is not None))
-        url = f"{url}{'&' if urlsplit(url).query else '?'}{query}" if query else url
+    if method == "GET":
+        query = urlencode(sorted((k, v) for k, v in payload.items() if v is not None))
+        target = f"{url}{'&' if urlsplit(url).query else '?'}{query}" if query else url
     else:
         headers["Content-Type"] = "application/json"
         data = body
     try:
-        prepared = _session.prepare_request(requests.Request(delivery.method, url, headers=headers, data=data))
-        signed = urlsplit(str(prepared.url)).query.encode() if delivery.method == "GET" else body
+        prepared = _session.prepare_request(requests.Request(method, target, headers=headers, data=data))
+        signed = urlsplit(str(prepared.url)).query.encode() if method == "GET" else body
         if secrets:
             prepared.headers["webhook-signature"] = " ".join(
-                sign(secret, delivery.webhook_id, timestamp, signed) for secret in secrets
+                sign(secret, webhook_id, timestamp, signed) for secret in secrets
             )
         # The connection goes to the pinned address; the request still names the host.
-        prepared.headers["Host"] = urlsplit(delivery.url).netloc
-        response = urlguard.pinned_send(_session, prepared, timeout=(3.05, TIMEOUTS[delivery.kind]))
+        prepared.headers["Host"] = urlsplit(url).netloc
+        response = urlguard.pinned_send(_session, prepared, timeout=(3.05, timeout))
     except urlguard.UnsafeURL as exc:
         return None, "", f"refused: {exc}"
     except (requests.RequestException, ValueError) as exc:
