@@ -116,11 +116,13 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
     async def heard(self):
         pass
 
+    # A push carries its frame serialized once (calls.realtime.framed) for every socket that
+    # gets it; a message without one is serialized here.
     async def call_update(self, message):
-        await self.send_json({"type": "call.update", "call": message["call"]})
+        await self.send(text_data=message.get("frame") or json.dumps({"type": "call.update", "call": message["call"]}))
 
     async def agent_state(self, message):
-        await self.send_json({"type": "agent.state", "state": message["state"]})
+        await self.send(text_data=message.get("frame") or json.dumps({"type": "agent.state", "state": message["state"]}))
 
 
 class ConsoleConsumer(_LiveConsumer):

@@ -76,9 +76,9 @@ def _move(agent: Agent, state: str, *, pause_reason: PauseReason | None = None, 
 
 
 def agent_state_push(agent: Agent, public: dict) -> None:
-    message = {"type": "agent.state", "state": public}
-    realtime.send(realtime.agent_group(agent.pk), message)
-    realtime.send(realtime.org_group(agent.organization_id), message)
+    message = realtime.framed({"type": "agent.state", "state": public})
+    realtime.send(realtime.agent_group(agent.pk), message, wait=False)
+    realtime.send(realtime.org_group(agent.organization_id), message, wait=False)
 
 
 def _disposition_missing(agent: Agent, current: AgentState | None) -> bool:
