@@ -209,7 +209,11 @@ class CallDisposition(models.Model):
 
     class Meta:
         # The floor reads the dispositions given since a period began (floor/figures.py).
-        indexes = [models.Index(fields=["organization", "created_at"], name="call_disposition_org_created")]
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="call_disposition_org_created"),
+            # The floor's rollup finds the dispositions saved or corrected since its last pass (floor/rollup.py).
+            models.Index(fields=["organization", "updated_at"], name="call_disposition_org_updated"),
+        ]
 
     def __str__(self):
         return f"{self.disposition} for call {self.call_id}"
