@@ -242,7 +242,7 @@ def _whole_floor(states: StateSeconds) -> dict[str, float]:
 _EMPTY: Sums = dict.fromkeys(SUM_KEYS, 0)
 
 
-def _totals_row(cube: Cube, states: StateSeconds) -> dict[str, Any]:
+def totals_row(cube: Cube, states: StateSeconds) -> dict[str, Any]:
     in_state = _whole_floor(states)
     row = _call_row(_grouped(cube, lambda agent_id, hour: True).get(True, _EMPTY), in_state["wrap_up"])
     row["state_seconds"] = {state: round(seconds) for state, seconds in in_state.items()}
@@ -250,7 +250,7 @@ def _totals_row(cube: Cube, states: StateSeconds) -> dict[str, Any]:
     return row
 
 
-def _agent_rows(cube: Cube, states: StateSeconds) -> list[dict[str, Any]]:
+def agent_rows(cube: Cube, states: StateSeconds) -> list[dict[str, Any]]:
     per_agent = _grouped(cube, lambda agent_id, hour: agent_id)
     ids = set(per_agent) | set(states)
     known = {agent.pk: agent for agent in Agent.objects.filter(pk__in=ids).select_related("user")}
@@ -284,7 +284,7 @@ def totals(organization_id: int, period: Period, now: datetime | None = None,
     """The period's headline figures, the organization as a whole (`states`: state_seconds, if read already)."""
     if states is None:
         states = state_seconds(organization_id, period, now, use_rollup)
-    return _totals_row(call_cube(organization_id, period, now, use_rollup), states)
+    return totals_row(call_cube(organization_id, period, now, use_rollup), states)
 
 
 def by_agent(organization_id: int, period: Period, now: datetime | None = None,
@@ -292,7 +292,7 @@ def by_agent(organization_id: int, period: Period, now: datetime | None = None,
     """One row per agent who placed a call or spent time in a state during the period."""
     if states is None:
         states = state_seconds(organization_id, period, now, use_rollup)
-    return _agent_rows(call_cube(organization_id, period, now, use_rollup), states)
+    return agent_rows(call_cube(organization_id, period, now, use_rollup), states)
 
 
 def by_disposition(organization_id: int, period: Period, now: datetime | None = None,
@@ -348,8 +348,8 @@ def report(organization_id: int, period: Period, now: datetime | None = None,
     states = state_seconds(organization_id, period, now, use_rollup)
     cube = call_cube(organization_id, period, now, use_rollup)
     return {
-        "totals": _totals_row(cube, states),
-        "agent": _agent_rows(cube, states),
+        "totals": totals_row(cube, states),
+        "agent": agent_rows(cube, states),
         "disposition": by_disposition(organization_id, period, now, use_rollup),
         "hour": _hour_rows(cube),
         "day": _day_rows(cube, period),

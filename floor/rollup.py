@@ -18,12 +18,14 @@ report is the same whether the rollup is up to date, late, or missing.
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Count, IntegerField, Min, Q, Sum
+from django.db.models import Count, IntegerField, Min, Model, Q, Sum
 from django.db.models.functions import Coalesce, ExtractMinute, Floor, TruncHour
 from django.utils import timezone
 
@@ -69,22 +71,23 @@ def quarters_fit(zone: ZoneInfo, start: datetime, end: datetime) -> bool:
 # Writing -----------------------------------------------------------------------------
 
 
-def _quarter_of(field: str):
-    """(UTC hour, quarter of it) of a datetime column, portable across databases."""
-    return {
-        "hour": TruncHour(field, tzinfo=UTC),
-        "quarter": Floor(ExtractMinute(field, tzinfo=UTC) / 15, output_field=IntegerField()),
-    }
+def _hour_of(field: str) -> TruncHour:
+    """The UTC hour of a datetime column (with `_quarter_of`: its bucket, portable across databases)."""
+    return TruncHour(field, tzinfo=UTC)
 
 
-def _bucket(row: dict) -> datetime:
+def _quarter_of(field: str) -> Floor:
+    return Floor(ExtractMinute(field, tzinfo=UTC) / 15, output_field=IntegerField())
+
+
+def _bucket(row: Mapping[str, Any]) -> datetime:
     return row["hour"].astimezone(UTC) + int(row["quarter"]) * QUARTER
 
 
 def _sum_calls(organization_id: int, start: datetime, end: datetime) -> list[CallFigure]:
     rows = (
         Call.objects.filter(organization_id=organization_id, created_at__gte=start, created_at__lt=end)
-        .annotate(**_quarter_of("created_at"))
+        .annotate(hour=_hour_of("created_at"), quarter=_quarter_of("created_at"))
         .values("agent_id", "hour", "quarter")
         .annotate(placed=Count("id"), answered=Count("id", filter=Q(answered_at__isnull=False)),
                   talk=Coalesce(Sum("duration", filter=Q(answered_at__isnull=False)), 0))
@@ -120,7 +123,7 @@ def _sum_dispositions(organization_id: int, start: datetime, end: datetime) -> l
     rows = (
         CallDisposition.objects.filter(organization_id=organization_id, call__created_at__gte=start,
                                        call__created_at__lt=end)
-        .annotate(**_quarter_of("call__created_at"))
+        .annotate(hour=_hour_of("call__created_at"), quarter=_quarter_of("call__created_at"))
         .values("disposition_id", "hour", "quarter")
         .annotate(calls=Count("id"), talk=Coalesce(Sum("call__duration"), 0))
         .order_by()
@@ -131,12 +134,13 @@ def _sum_dispositions(organization_id: int, start: datetime, end: datetime) -> l
 
 def _write(organization_id: int, start: datetime, end: datetime, *, dispositions_only: bool = False) -> None:
     """Replace the figures of the quarters in [start, end) with sums of the raw rows."""
-    kinds = [(DispositionFigure, _sum_dispositions)]
+    kinds: list[tuple[type[Model], Callable[[int, datetime, datetime], Sequence[Model]]]] = [
+        (DispositionFigure, _sum_dispositions)]
     if not dispositions_only:
         kinds += [(CallFigure, _sum_calls), (StateFigure, _sum_states)]
     for model, summed in kinds:
-        model.objects.filter(organization_id=organization_id, bucket__gte=start, bucket__lt=end).delete()
-        model.objects.bulk_create(summed(organization_id, start, end), batch_size=2000)
+        model._default_manager.filter(organization_id=organization_id, bucket__gte=start, bucket__lt=end).delete()
+        model._default_manager.bulk_create(summed(organization_id, start, end), batch_size=2000)
 
 
 def closed_until(organization_id: int, now: datetime) -> datetime:
