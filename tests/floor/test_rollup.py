@@ -178,3 +178,15 @@ def test_rebuild_command_sums_every_organization_again(tenant):
     period = figures.date_range(organization, date.today() - timedelta(days=7), date.today())
     assert figures.state_seconds(organization.pk, period, now) == figures.state_seconds(
         organization.pk, period, now, use_rollup=False)
+
+
+def test_one_organizations_rollup_never_reaches_anothers_reports(tenant, other_tenant):
+    now = timezone.now()
+    random_floor(tenant, "Asia/Kolkata", seed=13, now=now)
+    other = other_tenant.organization
+    assert rollup.roll_up_all() == 2
+    assert not CallFigure.objects.filter(organization=other).exists()
+    period = figures.date_range(other, figures.local_today(other, now) - timedelta(days=6),
+                                figures.local_today(other, now))
+    page = figures.report(other.pk, period, now)
+    assert page["totals"]["placed"] == 0 and page["agent"] == [] and page["disposition"] == []
