@@ -151,50 +151,64 @@ def closed_until(organization_id: int, now: datetime) -> datetime:
     return min(until, quarter_floor(live)) if live is not None else until
 
 
+def _lock(organization_id: int) -> bool:
+    """One pass per organization at a time, whichever process runs it. FOR NO KEY UPDATE:
+    inserting calls and states (which share-lock the organization's key) never waits for it."""
+    return Organization.objects.select_for_update(no_key=True).filter(pk=organization_id).exists()
+
+
 def roll_up(organization_id: int, now: datetime | None = None) -> FigureMark | None:
-    """Sum the organization's newly closed quarters, and again those of newly saved dispositions."""
+    """Sum the organization's newly closed quarters, and again those of newly saved dispositions.
+
+    A day of quarters per transaction, the mark moving with each: a first pass over a long
+    history neither holds one long transaction nor loses its work if stopped.
+    """
     now = now or timezone.now()
-    with transaction.atomic():
-        # One pass per organization at a time, whichever process runs it.
-        if not Organization.objects.select_for_update().filter(pk=organization_id).exists():
-            return None
-        mark = FigureMark.objects.filter(organization_id=organization_id).first()
-        until = closed_until(organization_id, now)
-        if mark is None:
-            firsts = [
-                Call.objects.filter(organization_id=organization_id).aggregate(m=Min("created_at"))["m"],
-                AgentState.objects.filter(organization_id=organization_id).aggregate(m=Min("started_at"))["m"],
-            ]
-            known = [first for first in firsts if first is not None]
-            start = quarter_floor(min(known)) if known else until
-            start = min(start, until)
-            mark = FigureMark(organization_id=organization_id, rolled_until=start, checked_at=now)
-        else:
-            # Quarters summed before whose dispositions changed since (with SETTLE's margin).
-            changed = (
-                CallDisposition.objects.filter(organization_id=organization_id,
-                                               updated_at__gte=mark.checked_at - SETTLE,
-                                               call__created_at__lt=mark.rolled_until)
-                .values_list("call__created_at", flat=True)
-            )
-            for bucket in sorted({quarter_floor(moment) for moment in changed}):
-                _write(organization_id, bucket, bucket + QUARTER, dispositions_only=True)
-        step = mark.rolled_until
-        while step < until:
-            _write(organization_id, step, min(step + CHUNK, until))
-            step = min(step + CHUNK, until)
-        mark.rolled_until = max(mark.rolled_until, until)
-        mark.checked_at = now
-        mark.save()
-        return mark
+    first = True
+    while True:
+        with transaction.atomic():
+            if not _lock(organization_id):
+                return None
+            mark = FigureMark.objects.filter(organization_id=organization_id).first()
+            until = closed_until(organization_id, now)
+            if mark is None:
+                firsts = [
+                    Call.objects.filter(organization_id=organization_id).aggregate(m=Min("created_at"))["m"],
+                    AgentState.objects.filter(organization_id=organization_id).aggregate(m=Min("started_at"))["m"],
+                ]
+                known = [moment for moment in firsts if moment is not None]
+                start = min(quarter_floor(min(known)), until) if known else until
+                mark = FigureMark(organization_id=organization_id, rolled_until=start, checked_at=now)
+            elif first:
+                # Quarters summed before whose dispositions changed since (with SETTLE's margin).
+                changed = (
+                    CallDisposition.objects.filter(organization_id=organization_id,
+                                                   updated_at__gte=mark.checked_at - SETTLE,
+                                                   call__created_at__lt=mark.rolled_until)
+                    .values_list("call__created_at", flat=True)
+                )
+                for bucket in sorted({quarter_floor(moment) for moment in changed}):
+                    _write(organization_id, bucket, bucket + QUARTER, dispositions_only=True)
+                mark.checked_at = now
+            first = False
+            step = min(mark.rolled_until + CHUNK, until)
+            if mark.rolled_until < step:
+                _write(organization_id, mark.rolled_until, step)
+                mark.rolled_until = step
+            mark.save()
+            if mark.rolled_until >= until:
+                return mark
 
 
 def rebuild(organization_id: int, now: datetime | None = None) -> FigureMark | None:
-    """Forget the organization's rollup and sum its whole history again."""
+    """Forget the organization's rollup and sum its whole history again (reports read the
+    raw tables for what is not summed yet, so they stay right meanwhile)."""
     with transaction.atomic():
+        if not _lock(organization_id):
+            return None
         for model in (CallFigure, StateFigure, DispositionFigure, FigureMark):
-            model.objects.filter(organization_id=organization_id).delete()
-        return roll_up(organization_id, now)
+            model._default_manager.filter(organization_id=organization_id).delete()
+    return roll_up(organization_id, now)
 
 
 def roll_up_all(now: datetime | None = None) -> int:
