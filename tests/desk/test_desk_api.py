@@ -9,7 +9,7 @@ from agents import services
 from agents.models import Callback, CallDisposition, Contact
 from calls import lifecycle
 from calls.models import CallStatus
-from tests.desk.conftest import desk, organization_zone
+from tests.desk.conftest import organization_zone
 
 
 def test_an_agents_state_is_read_and_set_with_a_pause_reason(tenant, agent, reasons):
