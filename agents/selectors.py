@@ -64,6 +64,11 @@ def with_current_state(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     )
 
 
+def organization_time_zone(*, organization_id: int) -> str:
+    """The IANA name every time of the organization is read and typed in."""
+    return Organization.objects.filter(pk=organization_id).values_list("time_zone", flat=True).first() or "UTC"
+
+
 def desk_settings(*, organization_id: int) -> DeskSettings:
     """The organization's desk settings; the defaults (unsaved) when it has none."""
     found = DeskSettings.objects.filter(organization_id=organization_id).first()

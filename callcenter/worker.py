@@ -1,4 +1,5 @@
-"""Background work: task-queue workers and the periodic sweeper, in threads of one process.
+"""Background work: task-queue workers, the periodic sweeper and the floor's rollup, in
+threads of one process.
 
 `manage.py serve` starts them beside the ASGI server (the embedded default);
 `manage.py worker` runs them alone, for deployments with separate worker processes.
@@ -15,6 +16,7 @@ from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks_db.management.commands.db_worker import Worker
 
 from calls import jobs, sweeper
+from floor import rollup
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,19 @@ def _sweep_forever(stop):
         finally:
             close_old_connections()
         stop.wait(settings.SWEEP_INTERVAL)
+
+
+def _roll_up_forever(stop):
+    # The floor's reports read closed quarter hours from the rollup (floor/rollup.py).
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            rollup.roll_up_all()
+        except Exception:
+            logger.exception("floor rollup failed")
+        finally:
+            close_old_connections()
+        stop.wait(rollup.ROLL_UP_SECONDS)
 
 
 def _work_forever(worker):
@@ -62,8 +77,8 @@ def _beat_forever(stop, worker_ids):
 
 
 def start(*, threads=None):
-    """Start worker, heartbeat and sweeper threads (daemons) and return an Event that stops
-    the sweeper and the heartbeat."""
+    """Start worker, heartbeat, sweeper and rollup threads (daemons) and return an Event that
+    stops the sweeper, the rollup and the heartbeat."""
     stop = threading.Event()
     worker_ids = []
     for index in range(threads or settings.TASK_WORKER_THREADS):
@@ -82,4 +97,5 @@ def start(*, threads=None):
     jobs.workers_beat(worker_ids)
     threading.Thread(target=_beat_forever, args=(stop, worker_ids), name="heartbeat", daemon=True).start()
     threading.Thread(target=_sweep_forever, args=(stop,), name="sweeper", daemon=True).start()
+    threading.Thread(target=_roll_up_forever, args=(stop,), name="floor-rollup", daemon=True).start()
     return stop
