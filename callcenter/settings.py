@@ -86,6 +86,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz answer before host checks, redirects, sessions and CSP.
+    "callcenter.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "tenants.middleware.HostileInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -173,6 +175,9 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# /readyz fails its task_queue part when the oldest due task has waited longer than this.
+READY_QUEUE_LAG_SECONDS = env.float("READY_QUEUE_LAG_SECONDS", default=30.0)
 
 # Calls one organization may create per second/minute/hour ("30/s", "600/m"), over the
 # SFVoPI, click-to-call and /api/v1 endpoints together.
