@@ -20,6 +20,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
+from callcenter import metrics
 from calls import jobs
 from calls.models import WorkerHeartbeat
 
@@ -87,22 +88,24 @@ def failing_parts() -> list[str]:
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def healthz() -> HttpResponse:
+def healthz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"}, headers=_NO_STORE)
 
 
-def readyz() -> HttpResponse:
+def readyz(request: HttpRequest) -> HttpResponse:
     failing = failing_parts()
     if failing:
         return JsonResponse({"status": "unavailable", "failing": failing}, status=503, headers=_NO_STORE)
     return JsonResponse({"status": "ok"}, headers=_NO_STORE)
 
 
-PROBES = {"/healthz": healthz, "/readyz": readyz}
+PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {
+    "/healthz": healthz, "/readyz": readyz, "/metrics": metrics.metrics_view,
+}
 
 
 class HealthMiddleware:
-    """Answers the probes first, before any other middleware sees the request."""
+    """Answers the probes and /metrics first, before any other middleware sees the request."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -110,7 +113,7 @@ class HealthMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         probe = PROBES.get(request.path_info)
         if probe is not None and request.method in ("GET", "HEAD"):
-            return probe()
+            return probe(request)
         return self.get_response(request)
 
 

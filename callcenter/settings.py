@@ -88,6 +88,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: /healthz and /readyz answer before host checks, redirects, sessions and CSP.
     "callcenter.health.HealthMiddleware",
+    "callcenter.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "tenants.middleware.HostileInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -178,6 +179,12 @@ else:
 
 # /readyz fails its task_queue part when the oldest due task has waited longer than this.
 READY_QUEUE_LAG_SECONDS = env.float("READY_QUEUE_LAG_SECONDS", default=30.0)
+
+# /metrics (Prometheus) answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# prometheus-client reads this itself: set it (an empty directory, per machine, wiped at start)
+# when web and workers run as several processes, so /metrics adds up all of them.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 # Calls one organization may create per second/minute/hour ("30/s", "600/m"), over the
 # SFVoPI, click-to-call and /api/v1 endpoints together.
