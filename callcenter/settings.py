@@ -88,6 +88,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: /healthz and /readyz answer before host checks, redirects, sessions and CSP.
     "callcenter.health.HealthMiddleware",
+    "callcenter.logs.RequestIdMiddleware",
     "callcenter.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "tenants.middleware.HostileInputMiddleware",
@@ -267,10 +268,22 @@ ALLOW_PRIVATE_WEBHOOK_URLS = env.bool("ALLOW_PRIVATE_WEBHOOK_URLS", default=Fals
 SANDBOX_RING_SECONDS = env.float("SANDBOX_RING_SECONDS", default=2.0)
 SANDBOX_TALK_SECONDS = env.float("SANDBOX_TALK_SECONDS", default=5.0)
 
+# Logs: one JSON object per line (LOG_FORMAT=json, the default with PRODUCTION) or readable
+# lines (console); every line carries the request id it belongs to (callcenter/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "console")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured("LOG_FORMAT is json or console.")
+from callcenter import logs as _logs  # noqa: E402  (structlog's side of the same configuration)
+
+_logs.configure_structlog()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "callcenter.logs.json_formatter"},
+        "console": {"()": "callcenter.logs.console_formatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django_tasks": {"level": "WARNING"}, "django_tasks_db": {"level": "WARNING"}},
 }

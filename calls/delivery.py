@@ -26,6 +26,7 @@ from calls import jobs, lifecycle, metrics, streams, urlguard
 from calls.jobs import job
 from calls.models import FINAL_STATUSES, Call, CallStatus, WebhookDelivery
 from calls.representations import iso
+from tenants import requestid
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,10 @@ def _send(delivery):
     timestamp = str(int(time.time()))
     secrets = _signing_secrets(delivery.call.app)
     headers = {"webhook-id": delivery.webhook_id, "webhook-timestamp": timestamp}
+    rid = requestid.current()
+    if rid is not None:
+        # The id of the request that caused this webhook, so the customer can quote it.
+        headers[requestid.HEADER] = rid
     url = delivery.url
     data = None
     if delivery.method == "GET":
@@ -257,6 +262,9 @@ def deliver(delivery_id, *, accept=None):
         metrics.WEBHOOK_DEAD_LETTERS.labels(delivery.kind).inc()
     if error:
         logger.info("webhook %s to %s failed (attempt %s): %s", delivery.kind, delivery.url, delivery.attempts, error)
+    else:
+        logger.info("webhook %s of call %s delivered (HTTP %s, %.0f ms)", delivery.kind, delivery.call_id, code,
+                    elapsed * 1000)
     return delivery
 
 

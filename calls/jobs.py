@@ -33,6 +33,7 @@ from django_tasks.base import Task, TaskResultStatus
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from calls.models import WorkerHeartbeat
+from tenants import requestid
 
 logger = logging.getLogger(__name__)
 
@@ -64,23 +65,42 @@ def _backoff(retry: int) -> timedelta:
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
+class RequestTask(Task):
+    """A task that carries the request id of whoever queued it (tenants/requestid.py), stored
+    with the task's arguments, so the worker's log lines and webhooks carry it too."""
+
+    __slots__ = ()
+
+    def enqueue(self, *args: Any, **kwargs: Any) -> Any:
+        rid = requestid.current()
+        if rid is not None:
+            kwargs.setdefault("request_id", rid)
+        return super().enqueue(*args, **kwargs)
+
+
 def job(*, priority: int) -> Callable[[Callable[..., Any]], Task]:
-    """A task with `priority` that is queued again, with backoff, after a transient failure."""
+    """A task with `priority` that is queued again, with backoff, after a transient failure,
+    and runs under the request id it was queued with."""
 
     def decorate(function: Callable[..., Any]) -> Task:
         @functools.wraps(function)
-        def run(*args: Any, retry: int = 0) -> Any:
-            try:
-                return function(*args)
-            except TRANSIENT as exc:
-                if retry >= MAX_RETRIES:
-                    raise
-                close_old_connections()
-                logger.warning("%s%r failed (%s); retry %s", function.__name__, args, exc, retry + 1)
-                the_task.using(run_after=timezone.now() + _backoff(retry)).enqueue(*args, retry=retry + 1)
-                return None
+        def run(*args: Any, retry: int = 0, request_id: str | None = None) -> Any:
+            with requestid.bound(request_id):
+                try:
+                    return function(*args)
+                except TRANSIENT as exc:
+                    if retry >= MAX_RETRIES:
+                        raise
+                    close_old_connections()
+                    logger.warning("%s%r failed (%s); retry %s", function.__name__, args, exc, retry + 1)
+                    the_task.using(run_after=timezone.now() + _backoff(retry)).enqueue(*args, retry=retry + 1)
+                    return None
 
-        the_task: Task = task(priority=priority)(run)
+        plain = task(priority=priority)(run)
+        the_task: Task = RequestTask(
+            func=plain.func, priority=plain.priority, backend=plain.backend, queue_name=plain.queue_name,
+            run_after=plain.run_after, takes_context=plain.takes_context,
+        )
         return the_task
 
     return decorate

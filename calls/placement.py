@@ -165,6 +165,7 @@ def place(call_id: int) -> None:
             lifecycle.transition(call_id, CallStatus.FAILED, source=call.carrier, note=f"carrier: {exc}"[:200])
         return
     metrics.PLACEMENT_SECONDS.labels(call.carrier).observe(time.monotonic() - started)
+    logger.info("call %s placed with %s", call.request_uuid, call.carrier)
     taken: dict = {"carrier_call_id": carrier_call_id, "placing_until": None}
     if not carrier.reports_progress(call):
         # Nothing will tell us how it goes: it lives until the agent ends it or its time limit.

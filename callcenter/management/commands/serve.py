@@ -18,4 +18,7 @@ class Command(BaseCommand):
         if not no_worker:
             worker.start()
         self.stdout.write(f"Serving on http://{host}:{port}/ (worker {'off' if no_worker else 'on'})")
-        uvicorn.run("callcenter.asgi:application", host=host, port=port, log_level="info", lifespan="off")
+        # Uvicorn's lines go through our logging configuration (JSON or console, with request
+        # ids); its access log is replaced by callcenter.logs.RequestIdMiddleware's line.
+        uvicorn.run("callcenter.asgi:application", host=host, port=port, log_level="info", lifespan="off",
+                    log_config=None, access_log=False)
