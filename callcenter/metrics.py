@@ -67,6 +67,12 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 
+def process_exit() -> None:
+    """In multiprocess mode, drop this process's live gauges (open sockets) from the sum."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(os.getpid())
+
+
 class RequestMetricsMiddleware:
     """Observes each request's latency under its URL route (a bounded set), not its path."""
 

@@ -160,6 +160,10 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 TASK_WORKER_INTERVAL = env.float("TASK_WORKER_INTERVAL", default=0.2)
 TASK_WORKER_THREADS = env.int("TASK_WORKER_THREADS", default=2)
 SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=5.0)
+# On SIGTERM: how long a worker lets its running tasks finish before handing them back, and
+# how long the web server lets requests finish. Keep both under the orchestrator's kill timeout.
+WORKER_SHUTDOWN_GRACE = env.float("WORKER_SHUTDOWN_GRACE", default=20.0)
+WEB_SHUTDOWN_GRACE = env.int("WEB_SHUTDOWN_GRACE", default=20)
 # A call not placed within this many seconds (or placed and never reported on) fails.
 CALL_QUEUE_TIMEOUT = env.int("CALL_QUEUE_TIMEOUT", default=600)
 

@@ -126,6 +126,23 @@ def workers_beat(worker_ids: list[str]) -> None:
         WorkerHeartbeat.objects.update_or_create(worker_id=worker_id, defaults={"seen_at": now})
 
 
+def tasks_release(worker_ids: list[str]) -> int:
+    """Hand back the tasks these (stopping) worker threads still run: READY and due now, so
+    another worker takes them at once. Safe: every task claims its row before acting."""
+    if not worker_ids:
+        return 0
+    running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).values_list("pk", "worker_ids")
+    mine = [pk for pk, ids in running if ids and ids[-1] in worker_ids]
+    return DBTaskResult.objects.filter(pk__in=mine, status=TaskResultStatus.RUNNING).update(
+        status=TaskResultStatus.READY, run_after=timezone.now()
+    )
+
+
+def workers_gone(worker_ids: list[str]) -> None:
+    """These worker threads stopped on purpose: forget their heartbeats."""
+    WorkerHeartbeat.objects.filter(worker_id__in=worker_ids).delete()
+
+
 def stale_tasks_recover() -> int:
     """Make tasks whose worker died (silent past WORKER_SILENCE) or that hung (RUNNING past
     TASK_LEASE) ready again. Returns how many."""
