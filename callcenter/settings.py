@@ -160,6 +160,13 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 TASK_WORKER_INTERVAL = env.float("TASK_WORKER_INTERVAL", default=0.2)
 TASK_WORKER_THREADS = env.int("TASK_WORKER_THREADS", default=2)
 SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=5.0)
+# Retention (callcenter/retention.py): finished calls, their events and webhooks are kept this
+# many days unless the organization says otherwise; finished task rows TASK_RETENTION_DAYS.
+# Workers queue a purge every RETENTION_INTERVAL seconds (0: never; run purge_old_data).
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
+TASK_RETENTION_DAYS = env.int("TASK_RETENTION_DAYS", default=7)
+RETENTION_INTERVAL = env.float("RETENTION_INTERVAL", default=3600.0)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=500)
 # On SIGTERM: how long a worker lets its running tasks finish before handing them back, and
 # how long the web server lets requests finish. Keep both under the orchestrator's kill timeout.
 WORKER_SHUTDOWN_GRACE = env.float("WORKER_SHUTDOWN_GRACE", default=20.0)

@@ -14,6 +14,7 @@ from django.utils.crypto import get_random_string
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks_db.management.commands.db_worker import Worker
 
+from callcenter import retention
 from calls import jobs, sweeper
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,18 @@ def _work_forever(worker):
             logger.exception("task worker crashed; restarting")
             close_old_connections()
             time.sleep(1)
+
+
+def _retain_forever(stop):
+    # Every process queues the purge; retention.purge_enqueue keeps it to one at a time.
+    while not stop.wait(settings.RETENTION_INTERVAL):
+        try:
+            close_old_connections()
+            retention.purge_enqueue()
+        except Exception:
+            logger.warning("could not queue the retention purge", exc_info=True)
+        finally:
+            close_old_connections()
 
 
 def _beat_forever(stop, worker_ids):
@@ -124,4 +137,6 @@ def start(*, threads=None) -> Running:
     jobs.workers_beat(worker_ids)
     threading.Thread(target=_beat_forever, args=(stop, worker_ids), name="heartbeat", daemon=True).start()
     threading.Thread(target=_sweep_forever, args=(stop,), name="sweeper", daemon=True).start()
+    if settings.RETENTION_INTERVAL > 0:
+        threading.Thread(target=_retain_forever, args=(stop,), name="retention", daemon=True).start()
     return Running(stop, workers, worker_threads)

@@ -10,6 +10,7 @@ never wait behind other work:
     NETWORK    the sandbox's simulated network steps
     WEBHOOK    ring and hangup webhooks
     TIMER      deadlines (the sweeper ends anything a late timer missed)
+    HOUSEKEEPING  retention's purge of old rows, when nothing else waits
 
 A task that fails on a transient database error (connection lost, deadlock, serialization
 failure) is queued again with backoff. Worker threads beat a heartbeat; a task left RUNNING
@@ -43,6 +44,8 @@ WEBHOOK = 50
 PLACE = 40
 NETWORK = 30
 TIMER = 10
+# Retention's purge (callcenter/retention.py): after everything else.
+HOUSEKEEPING = 0
 
 # Transient failures worth trying again: the database went away, or a lock conflict.
 TRANSIENT = (OperationalError, InterfaceError)
