@@ -1,13 +1,11 @@
 """Operations tests: probes, metrics, logs, shutdown, retention and the cluster. Process
 tests reuse the fault tests' throwaway servers and app runner."""
 
-from tests.faults.conftest import throwaway_postgres, workdir  # noqa: F401  (fixtures)
+import re
 
-import re  # noqa: E402
+import requests
 
-import requests  # noqa: E402
-
-from tests.faults.conftest import app, app_database  # noqa: E402, F401  (fixtures)
+from tests.faults.conftest import app, app_database, throwaway_postgres, workdir  # noqa: F401  (fixtures)
 
 
 def login(base_url, username, password):
