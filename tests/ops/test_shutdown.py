@@ -97,3 +97,40 @@ def test_the_web_server_closes_sockets_with_1012_on_sigterm(app):
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
     assert web.wait(timeout=30) == 0
     app.processes.pop("web")
+
+
+def test_a_task_outlasting_the_grace_is_handed_back_and_finished_by_another_worker(app, webhook_server):
+    app.env.update({"WORKER_SHUTDOWN_GRACE": "0.5"})
+    demo = json.loads(app.manage("demo", "--json"))
+    app.start_web()
+    app.start("worker-1", "worker")
+    # The first hangup attempt hangs far beyond the grace; later ones answer at once.
+    webhook_server.responses["/hangup"] = (200, {"ok": True}, 4)
+    response = requests.post(
+        f"{app.base_url}/superfone/sfvopi/calls", headers={"X-API-Key": demo["api_key"]}, timeout=10,
+        json={"from": demo["from_number"], "to": "+918000000005", "answer_url": webhook_server.url("/answer"),
+              "hangup_url": webhook_server.url("/hangup")},
+    )
+    request_uuid = response.json()["data"]["request_uuid"]
+    wait_until(lambda: len(webhook_server.received) == 1, 30, "the hangup attempt never started")
+    webhook_server.responses["/hangup"] = (200, {"ok": True}, 0)
+
+    stopping = app.processes.pop("worker-1")
+    stopping.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    assert stopping.wait(timeout=20) == 0
+    assert time.monotonic() - started < 3, "the worker waited for its task past the grace"
+    states = app.query(
+        "import json; from django_tasks_db.models import DBTaskResult as T; "
+        "print(json.dumps(sorted(T.objects.filter(task_path='calls.delivery.deliver_webhook')"
+        ".values_list('status', flat=True))))"
+    )
+    assert states == ["READY"], states  # handed back, due now: not RUNNING under a dead worker
+
+    app.start("worker-2", "worker")
+    # The new worker takes the task at once; the send itself waits out the row's own lease
+    # (the cut-off attempt may have reached the customer), then goes with the same webhook-id.
+    wait_until(lambda: len(webhook_server.received) == 2, 40, "the hangup webhook was not sent again")
+    first, second = webhook_server.received
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    assert second.body["request_uuid"] == request_uuid
