@@ -22,10 +22,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from calls import jobs, lifecycle, streams, urlguard
+from calls import jobs, lifecycle, metrics, streams, urlguard
 from calls.jobs import job
 from calls.models import FINAL_STATUSES, Call, CallStatus, WebhookDelivery
 from calls.representations import iso
+from tenants import requestid
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +192,10 @@ def signed_send(*, method: str, url: str, payload: dict, webhook_id: str, secret
     body = json.dumps(payload, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     headers = {"webhook-id": webhook_id, "webhook-timestamp": timestamp}
+    rid = requestid.current()
+    if rid is not None:
+        # The id of the request that caused this webhook, so the customer can quote it.
+        headers[requestid.HEADER] = rid
     target = url
     data = None
     if method == "GET":
@@ -230,7 +235,9 @@ def deliver(delivery_id, *, accept=None):
     if not _claim(delivery_id):
         return None
     delivery = WebhookDelivery.objects.select_related("call__app").get(pk=delivery_id)
+    started = time.monotonic()
     code, text, error = _send(delivery)
+    elapsed = time.monotonic() - started
     if not error and not 200 <= code < 300:
         error = f"HTTP {code}"
     if not error and accept is not None:
@@ -257,8 +264,16 @@ def deliver(delivery_id, *, accept=None):
     )
     if delivery.state == WebhookDelivery.State.PENDING:
         deliver_webhook.using(run_after=delivery.next_attempt_at).enqueue(delivery.pk)
+    metrics.WEBHOOK_SECONDS.labels(delivery.kind, "failed" if error else "delivered").observe(elapsed)
+    if error:
+        metrics.WEBHOOK_FAILURES.labels(delivery.kind).inc()
+    if delivery.state == WebhookDelivery.State.FAILED:
+        metrics.WEBHOOK_DEAD_LETTERS.labels(delivery.kind).inc()
     if error:
         logger.info("webhook %s to %s failed (attempt %s): %s", delivery.kind, delivery.url, delivery.attempts, error)
+    else:
+        logger.info("webhook %s of call %s delivered (HTTP %s, %.0f ms)", delivery.kind, delivery.call_id, code,
+                    elapsed * 1000)
     return delivery
 
 
