@@ -24,7 +24,7 @@ from tenants.scoping import OrganizationScopedAdmin, ScopedInline, organization_
 
 @admin.register(DeskSettings)
 class DeskSettingsAdmin(OrganizationScopedAdmin):
-    list_display = ["organization", "wrap_up_seconds", "disposition_required", "time_zone"]
+    list_display = ["organization", "wrap_up_seconds", "disposition_required"]
     supervisor_can = frozenset({"view", "add", "change"})
 
 

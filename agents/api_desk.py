@@ -19,10 +19,6 @@ AGENT_ID = id_parameter("agent_id", "The agent's id")
 CONTACT_ID = id_parameter("contact_id", "The contact's id")
 
 
-def _tz(organization_id):
-    return selectors.desk_settings(organization_id=organization_id).time_zone
-
-
 class AgentCallView(V1View):
     @extend_schema(
         tags=["Desk"],
@@ -155,7 +151,7 @@ class CallbackListView(V1View):
         data = self.validated(serializers.CallbackWriteSerializer)
         agent = selectors.agent_get(organization=self.organization, agent_id=data.pop("agent_id"))
         callback = desk.callback_schedule(agent=agent, **data)
-        return Response(desk.callback_public(callback, time_zone=_tz(self.organization.pk)),
+        return Response(desk.callback_public(callback, time_zone=self.organization.time_zone),
                         status=status.HTTP_201_CREATED)
 
 
@@ -168,7 +164,7 @@ class CallbackDoneView(V1View):
         if row is None:
             raise ServiceError("Callback not found", status=404, code="callback_not_found")
         callback = desk.callback_done(agent=row.agent, callback_id=row.pk)
-        return Response(desk.callback_public(callback, time_zone=_tz(self.organization.pk)))
+        return Response(desk.callback_public(callback, time_zone=self.organization.time_zone))
 
 
 urlpatterns = [

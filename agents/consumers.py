@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY
 
 from agents import selectors, services, states
-from calls import realtime
+from calls import metrics, realtime
 
 # Close codes the browser can tell apart from network failures (4000-4999 are ours).
 NOT_LOGGED_IN = 4401
@@ -25,6 +25,8 @@ SESSION_ENDED = 4401  # like NOT_LOGGED_IN: the browser goes back to the login p
 
 class _LiveConsumer(AsyncJsonWebsocketConsumer):
     groups_joined = ()
+    page = "live"  # the metrics label of open sockets
+    accepted = False
 
     async def connect(self):
         # Pushes from worker threads of this process reach the in-memory layer through this loop.
@@ -45,6 +47,8 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined = groups
         await realtime.join(self.channel_name, groups)
         await self.accept()
+        self.accepted = True
+        metrics.WEBSOCKETS_OPEN.labels(self.page).inc()
         await self.opened()
 
     async def __call__(self, scope, receive, send):
@@ -62,6 +66,9 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
         groups, self.groups_joined = self.groups_joined, ()
         if not groups:
             return
+        if self.accepted:
+            self.accepted = False
+            metrics.WEBSOCKETS_OPEN.labels(self.page).dec()
         try:
             await realtime.leave(self.channel_name, groups)
         finally:
@@ -116,11 +123,13 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
     async def heard(self):
         pass
 
+    # A push carries its frame serialized once (calls.realtime.framed) for every socket that
+    # gets it; a message without one is serialized here.
     async def call_update(self, message):
-        await self.send_json({"type": "call.update", "call": message["call"]})
+        await self.send(text_data=message.get("frame") or json.dumps({"type": "call.update", "call": message["call"]}))
 
     async def agent_state(self, message):
-        await self.send_json({"type": "agent.state", "state": message["state"]})
+        await self.send(text_data=message.get("frame") or json.dumps({"type": "agent.state", "state": message["state"]}))
 
 
 class ConsoleConsumer(_LiveConsumer):
@@ -130,6 +139,7 @@ class ConsoleConsumer(_LiveConsumer):
     request served by any process knows whether someone is listening.
     """
 
+    page = "console"
     agent = None
 
     def groups_for(self, user):
@@ -160,6 +170,8 @@ class ConsoleConsumer(_LiveConsumer):
 
 class WallboardConsumer(_LiveConsumer):
     """A supervisor's wallboard: every call of the organization."""
+
+    page = "wallboard"
 
     def groups_for(self, user):
         organization = selectors.supervisor_organization(user)

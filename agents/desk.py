@@ -158,7 +158,7 @@ def _local_zone(organization_id: int):
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
-        return ZoneInfo(selectors.desk_settings(organization_id=organization_id).time_zone or "UTC")
+        return ZoneInfo(selectors.organization_time_zone(organization_id=organization_id))
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
 
@@ -209,7 +209,7 @@ def callback_reminder_send(*, callback_id: int) -> bool:
     Callback.objects.filter(pk=callback.pk).update(reminded_at=timezone.now())
     # Still pending once the grace time is over, it is missed (and shows to supervisors).
     callback_miss.using(run_after=callback.due_at + CALLBACK_GRACE).enqueue(callback.pk)
-    zone = selectors.desk_settings(organization_id=callback.organization_id).time_zone
+    zone = selectors.organization_time_zone(organization_id=callback.organization_id)
     realtime.send(realtime.agent_group(callback.agent_id),
                   {"type": "agent.callback", "callback": callback_public(callback, time_zone=zone)})
     return True

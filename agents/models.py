@@ -60,19 +60,9 @@ class ConsoleConnection(models.Model):
         return f"{self.agent} on {self.channel_name}"
 
 
-def validate_time_zone(name: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from django.core.exceptions import ValidationError
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{name!r} is not a time zone name (e.g. Asia/Kolkata)") from None
-
-
 class DeskSettings(models.Model):
-    """How an organization's desk behaves: wrap-up, dispositions, the CRM link, its time zone.
+    """How an organization's desk behaves: wrap-up, dispositions, the CRM link. Its times are
+    read and typed in the organization's time zone (`Organization.time_zone`), as everywhere.
 
     Kept here, not on the organization, because the tenants layer knows nothing of the desk.
     An organization without a row has the defaults.
@@ -91,8 +81,6 @@ class DeskSettings(models.Model):
         help_text="A link to the contact's CRM record, e.g. https://crm.example.com/contacts/{external_id}; "
         "{external_id}, {number} and {contact_id} are filled in",
     )
-    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone],
-                                 help_text="IANA name, e.g. Asia/Kolkata")
 
     class Meta:
         verbose_name = "desk settings"
@@ -209,7 +197,11 @@ class CallDisposition(models.Model):
 
     class Meta:
         # The floor reads the dispositions given since a period began (floor/figures.py).
-        indexes = [models.Index(fields=["organization", "created_at"], name="call_disposition_org_created")]
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="call_disposition_org_created"),
+            # The floor's rollup finds the dispositions saved or corrected since its last pass (floor/rollup.py).
+            models.Index(fields=["organization", "updated_at"], name="call_disposition_org_updated"),
+        ]
 
     def __str__(self):
         return f"{self.disposition} for call {self.call_id}"

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from agents.models import (
@@ -64,6 +64,11 @@ def with_current_state(agents: QuerySet[Agent]) -> QuerySet[Agent]:
     )
 
 
+def organization_time_zone(*, organization_id: int) -> str:
+    """The IANA name every time of the organization is read and typed in."""
+    return Organization.objects.filter(pk=organization_id).values_list("time_zone", flat=True).first() or "UTC"
+
+
 def desk_settings(*, organization_id: int) -> DeskSettings:
     """The organization's desk settings; the defaults (unsaved) when it has none."""
     found = DeskSettings.objects.filter(organization_id=organization_id).first()
@@ -71,10 +76,14 @@ def desk_settings(*, organization_id: int) -> DeskSettings:
 
 
 def agent_for_user(user):
-    """The active agent behind a login, or None."""
+    """The active agent behind a login that is still a member of the agent's organization, or None."""
     if not user or not user.is_authenticated:
         return None
-    return Agent.objects.select_related("organization", "user").filter(user=user, is_active=True).first()
+    return (
+        Agent.objects.select_related("organization", "user")
+        .filter(user=user, is_active=True, user__membership__organization_id=F("organization_id"))
+        .first()
+    )
 
 
 def supervisor_organization(user) -> Organization | None:

@@ -140,9 +140,9 @@ class CallbackSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         from agents.desk import callback_public
-        from agents.selectors import desk_settings
+        from agents.selectors import organization_time_zone
 
-        return callback_public(instance, time_zone=desk_settings(organization_id=instance.organization_id).time_zone)
+        return callback_public(instance, time_zone=organization_time_zone(organization_id=instance.organization_id))
 
 
 class LocalDateTimeField(serializers.DateTimeField):

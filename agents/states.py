@@ -76,9 +76,9 @@ def _move(agent: Agent, state: str, *, pause_reason: PauseReason | None = None, 
 
 
 def agent_state_push(agent: Agent, public: dict) -> None:
-    message = {"type": "agent.state", "state": public}
-    realtime.send(realtime.agent_group(agent.pk), message)
-    realtime.send(realtime.org_group(agent.organization_id), message)
+    message = realtime.framed({"type": "agent.state", "state": public})
+    realtime.send(realtime.agent_group(agent.pk), message, wait=False)
+    realtime.send(realtime.org_group(agent.organization_id), message, wait=False)
 
 
 def _disposition_missing(agent: Agent, current: AgentState | None) -> bool:
@@ -229,7 +229,10 @@ def after_disposition(*, agent: Agent, call: Call) -> None:
 
 @transaction.atomic
 def console_opened(*, agent: Agent) -> None:
-    agent = _locked_agent(agent)
+    locked = Agent.objects.select_for_update().select_related("organization").filter(pk=agent.pk).first()
+    if locked is None:
+        return  # removed while its console was connecting: the removal closes the socket
+    agent = locked
     current = selectors.agent_open_state(agent=agent)
     if agent.is_active and (current is None or current.state == AgentStatus.OFFLINE):
         _move(agent, AgentStatus.AVAILABLE)

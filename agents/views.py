@@ -114,11 +114,12 @@ def _desk_call(call) -> dict:
     return shown
 
 
-def _settings_public(settings) -> dict:
+def _settings_public(settings, time_zone: str) -> dict:
     return {
         "wrap_up_seconds": settings.wrap_up_seconds,
         "disposition_required": settings.disposition_required,
-        "time_zone": settings.time_zone,
+        # The organization's, as every time the agent reads or types.
+        "time_zone": time_zone,
     }
 
 
@@ -132,12 +133,12 @@ def console_state(request, agent):
         "now": iso(timezone.now()),
         "agent": agent_public(agent),
         "agent_state": states.state_public(selectors.agent_open_state(agent=agent), agent=agent),
-        "settings": _settings_public(settings),
+        "settings": _settings_public(settings, agent.organization.time_zone),
         "pause_reasons": [{"id": r.pk, "name": r.name}
                           for r in selectors.organization_pause_reasons(organization_id=organization_id)],
         "dispositions": [{"id": d.pk, "code": d.code, "label": d.label}
                          for d in selectors.organization_dispositions(organization_id=organization_id)],
-        "callbacks": [desk.callback_public(c, time_zone=settings.time_zone)
+        "callbacks": [desk.callback_public(c, time_zone=agent.organization.time_zone)
                       for c in selectors.agent_callbacks(agent=agent)],
         "current": call_public(current) if current else None,
         "recent": [_desk_call(call) for call in selectors.agent_recent_calls(agent=agent)],
@@ -241,16 +242,14 @@ def console_callback(request, agent):
         agent=agent, number=str(body.get("number") or ""), due_at=due, note=note if isinstance(note, str) else "",
         contact_id=_int(body.get("contact_id")), call_uuid=body.get("call_uuid") or None,
     )
-    zone = selectors.desk_settings(organization_id=agent.organization_id).time_zone
-    return {"callback": desk.callback_public(callback, time_zone=zone)}
+    return {"callback": desk.callback_public(callback, time_zone=agent.organization.time_zone)}
 
 
 @require_POST
 @_json_view(selectors.agent_for_user)
 def console_callback_done(request, agent, callback_id):
     callback = desk.callback_done(agent=agent, callback_id=callback_id)
-    zone = selectors.desk_settings(organization_id=agent.organization_id).time_zone
-    return {"callback": desk.callback_public(callback, time_zone=zone)}
+    return {"callback": desk.callback_public(callback, time_zone=agent.organization.time_zone)}
 
 
 @require_POST

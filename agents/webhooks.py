@@ -2,26 +2,25 @@
 
 An app opts in with a DeskWebhook row (its URL and which events it wants). Rows of the
 outbox (DeskWebhookDelivery) are written in the transaction of the change they report and
-sent by a background task once it commits, signed with the app's webhook secret by
-calls.delivery.sign (Standard Webhooks), retried with backoff a few times.
+sent by a background task once it commits through calls.delivery.signed_send (Standard
+Webhooks signature with the app's webhook secret, the address checked and pinned, no
+redirects), retried with backoff a few times.
 """
 
-import json
 import logging
 import secrets
-import time
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
-import requests
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
-from django_tasks import task
 
 from agents.models import DeskWebhook, DeskWebhookDelivery
-from calls import urlguard
-from calls.delivery import sign
+from calls import jobs
+from calls.delivery import LEASE_MARGIN_SECONDS, signed_send
+from calls.jobs import job
 
 logger = logging.getLogger(__name__)
 
@@ -48,59 +47,44 @@ def desk_event_write(*, organization_id: int, event: str, data: dict[str, Any]) 
     return rows
 
 
-@task()
+@job(priority=jobs.WEBHOOK)
 def deliver_desk_webhook(delivery_id: int) -> None:
     desk_webhook_send(delivery_id=delivery_id)
 
 
 def desk_webhook_send(*, delivery_id: int) -> DeskWebhookDelivery | None:
-    """One attempt at a pending delivery; schedules the next attempt when it fails."""
-    with transaction.atomic():
-        delivery = (
-            DeskWebhookDelivery.objects.select_for_update(skip_locked=True)
-            .select_related("subscription__app")
-            .filter(pk=delivery_id, state=DeskWebhookDelivery.State.PENDING)
-            .first()
-        )
-        if delivery is None:
-            return None
-        delivery.attempts += 1
-        code, error = _post(delivery)
-        now = timezone.now()
-        delivery.response_code = code
-        delivery.error = error
-        if not error:
-            delivery.state = DeskWebhookDelivery.State.DELIVERED
-            delivery.delivered_at = now
-        elif delivery.attempts >= MAX_ATTEMPTS:
-            delivery.state = DeskWebhookDelivery.State.FAILED
-        else:
-            delivery.next_attempt_at = now + timedelta(seconds=5 * 2 ** (delivery.attempts - 1))
-            run_after = delivery.next_attempt_at
-            transaction.on_commit(lambda: deliver_desk_webhook.using(run_after=run_after).enqueue(delivery_id))
-        delivery.save()
+    """One attempt at a pending delivery; schedules the next attempt when it fails.
+
+    The row is leased for the attempt rather than locked across it, so no database
+    connection waits on the customer's server.
+    """
+    now = timezone.now()
+    lease = timedelta(seconds=TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS)
+    claimed = (
+        DeskWebhookDelivery.objects.filter(pk=delivery_id, state=DeskWebhookDelivery.State.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(next_attempt_at=now + lease, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return None
+    delivery = DeskWebhookDelivery.objects.select_related("subscription__app").get(pk=delivery_id)
+    code, _, error = signed_send(
+        method="POST", url=delivery.subscription.url, payload=delivery.payload, webhook_id=delivery.webhook_id,
+        secrets=[delivery.subscription.app.webhook_secret], timeout=TIMEOUT_SECONDS,
+    )
+    if not error and not 200 <= (code or 0) < 300:
+        error = f"HTTP {code}"
+    now = timezone.now()
+    delivery.response_code = code
+    delivery.error = error
+    delivery.next_attempt_at = None
+    if not error:
+        delivery.state = DeskWebhookDelivery.State.DELIVERED
+        delivery.delivered_at = now
+    elif delivery.attempts >= MAX_ATTEMPTS:
+        delivery.state = DeskWebhookDelivery.State.FAILED
+    else:
+        delivery.next_attempt_at = now + timedelta(seconds=5 * 2 ** (delivery.attempts - 1))
+        deliver_desk_webhook.using(run_after=delivery.next_attempt_at).enqueue(delivery_id)
+    delivery.save(update_fields=["response_code", "error", "next_attempt_at", "state", "delivered_at"])
     return delivery
-
-
-def _post(delivery: DeskWebhookDelivery) -> tuple[int | None, str]:
-    url = delivery.subscription.url
-    try:
-        urlguard.resolve_public_addresses(url)
-    except urlguard.UnsafeURL as exc:
-        return None, f"refused: {exc}"
-    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
-    timestamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        "webhook-id": delivery.webhook_id,
-        "webhook-timestamp": timestamp,
-        "webhook-signature": sign(delivery.subscription.app.webhook_secret, delivery.webhook_id, timestamp, body),
-    }
-    try:
-        response = requests.post(url, data=body, headers=headers, timeout=(3.05, TIMEOUT_SECONDS),
-                                 allow_redirects=False)
-    except requests.RequestException as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:2000]
-    if not 200 <= response.status_code < 300:
-        return response.status_code, f"HTTP {response.status_code}"
-    return response.status_code, ""

@@ -2,11 +2,14 @@
 refresh whose cost does not follow the size of the calls table.
 
 One organization, 20 agents in Asia/Kolkata. First 10,000 calls (2,000 of them today) and
-their agents' state intervals; the dashboard's refresh (floor.views.floor_snapshot) is
-timed and its queries counted. Then history is added up to 1,000,000 calls over 30 days,
-2,000,000 agent-state intervals and 300,000 dispositions (rows made with generate_series),
-the refresh is timed again, and each 30-day report (floor.figures) is timed. EXPLAIN of
-the refresh's calls and states queries shows the index each uses.
+their agents' state intervals; the rollup is summed (floor/rollup.py) and the dashboard's
+refresh (floor.views.floor_snapshot) is timed and its queries counted. Then history is
+added up to 1,000,000 calls over 30 days, 2,000,000 agent-state intervals and 333,334
+dispositions (rows made with generate_series), the rollup is rebuilt (as
+`manage.py rebuild_floor_figures` does) and one steady pass of the worker's rollup timed,
+the refresh is timed again, and each 30-day report (floor.figures) is timed from the
+rollup, checked equal to the raw computation, and timed raw. EXPLAIN of the rollup's
+report query and of the refresh's calls and states queries shows the index each uses.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> python -m bench.bench_floor
 
@@ -14,6 +17,7 @@ It empties the calls, agent-state and disposition tables of that database first.
 """
 
 import argparse
+import functools
 import os
 import time
 from datetime import timedelta
@@ -56,7 +60,7 @@ def make_organization():
     from tenants.models import Organization
 
     with_sql("TRUNCATE agents_calldisposition, agents_agentstate, calls_webhookdelivery, calls_callevent, "
-             "calls_call CASCADE")
+             "calls_call, floor_callfigure, floor_statefigure, floor_dispositionfigure, floor_figuremark CASCADE")
     Organization.objects.filter(name="Floor bench").delete()
     get_user_model().objects.filter(username__startswith="floor-bench-").delete()
     organization = Organization.objects.create(name="Floor bench", time_zone="Asia/Kolkata")
@@ -90,14 +94,14 @@ def add_calls(organization, app, agents, *, first_id, count, newest, span_second
             from_number, to_number, status, answer_url, answer_method, ring_url, ring_method, hangup_url,
             hangup_method, fallback_answer_url, fallback_answer_method, call_time_limit, ring_timeout, created_at,
             started_at, answered_at, ended_at, duration, hangup_cause, carrier, carrier_call_id, carrier_error,
-            carrier_reports_progress, carrier_attempts)
+            carrier_reports_progress, carrier_attempts, carrier_response)
         SELECT 'bench_' || g, 'bench-' || g, %(org)s, %(app)s, %(agent)s + (g %% %(agents)s), 'click_to_call',
             'OUTBOUND', '+918000000001', '+9190' || lpad((g %% 100000000)::text, 8, '0'),
             CASE WHEN g %% 3 = 0 THEN 'no_answer' ELSE 'completed' END, '', 'POST', '', 'POST', '', 'POST', '',
             'POST', 14400, 60, t, t, CASE WHEN g %% 3 = 0 THEN NULL ELSE t + interval '5 seconds' END,
             t + interval '5 seconds' + (CASE WHEN g %% 3 = 0 THEN 0 ELSE 30 + g %% 300 END) * interval '1 second',
             CASE WHEN g %% 3 = 0 THEN 0 ELSE 30 + g %% 300 END, CASE WHEN g %% 3 = 0 THEN '19' ELSE '16' END,
-            'sandbox', '', '', true, 1
+            'sandbox', '', '', true, 1, ''
         FROM generate_series(%(first)s, %(last)s) AS g,
              LATERAL (SELECT %(newest)s::timestamptz - (%(last)s - g) * (%(span)s::float / %(count)s)
                       * interval '1 second' AS t) AS moment
@@ -160,11 +164,38 @@ def snapshot_queries(organization):
     from floor import figures
 
     today = figures.today_range(organization)
-    call_sql = figures._calls(organization.pk, today).values("organization_id").annotate(  # noqa: SLF001
-        **figures._CALL_SUMS).order_by().query.sql_with_params()  # noqa: SLF001
-    state_sql = figures._states(organization.pk, today).values("agent_id", "state").annotate(  # noqa: SLF001
-        n=Count("id")).order_by().query.sql_with_params()
+    call_sql = figures._calls(organization.pk, today.start, today.end).values(
+        "organization_id").annotate(**figures._CALL_SUMS).order_by().query.sql_with_params()
+    state_sql = figures._states(organization.pk, today.start, today.end).values(
+        "agent_id", "state").annotate(n=Count("id")).order_by().query.sql_with_params()
     return call_sql, state_sql
+
+
+def rollup_cube_sql(organization, period):
+    """The reports' read of the rollup: calls per agent and local hour over the period's whole quarters."""
+    from django.db.models import Sum
+    from django.db.models.functions import TruncHour
+
+    from floor import rollup
+    from floor.models import CallFigure
+
+    start, end = rollup.quarter_ceil(period.start), rollup.quarter_floor(period.end)
+    return (CallFigure.objects.filter(organization_id=organization.pk, bucket__gte=start, bucket__lt=end)
+            .annotate(local_hour=TruncHour("bucket", tzinfo=period.zone)).values("agent_id", "local_hour")
+            .annotate(placed=Sum("placed"), answered=Sum("answered"), talk=Sum("talk_seconds")).order_by()
+            .query.sql_with_params())
+
+
+def rollup_states_sql(organization, period):
+    """The reports' read of the rollup's time in state over the period's whole quarters."""
+    from django.db.models import Sum
+
+    from floor import rollup
+    from floor.models import StateFigure
+
+    start, end = rollup.quarter_ceil(period.start), rollup.quarter_floor(period.end)
+    return (StateFigure.objects.filter(organization_id=organization.pk, bucket__gte=start, bucket__lt=end)
+            .values("agent_id", "state").annotate(spent=Sum("microseconds")).order_by().query.sql_with_params())
 
 
 def main():
@@ -175,9 +206,8 @@ def main():
     setup_django()
     from django.utils import timezone
 
-    from django.db.models.functions import ExtractHour
-
-    from floor import figures
+    from floor import figures, rollup
+    from floor.models import CallFigure, DispositionFigure, StateFigure
     from floor.views import floor_snapshot
 
     organization, app, agents, reason, outcomes = make_organization()
@@ -193,6 +223,7 @@ def main():
                span_seconds=today_seconds)
     open_states(organization, agents, now - timedelta(seconds=2))
     add_dispositions(organization, outcomes, every=2)
+    rollup.rebuild(organization.pk)
     with_sql("VACUUM ANALYZE")
     small_ms, small_queries = timed(lambda: floor_snapshot(organization), rounds=10)
     small_plans = [explain(sql) for sql in snapshot_queries(organization)]
@@ -207,20 +238,26 @@ def main():
     add_dispositions(organization, outcomes, every=2)
     with_sql("VACUUM ANALYZE")
     load_seconds = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    rollup.rebuild(organization.pk)
+    rebuild_seconds = round(time.perf_counter() - started, 1)
+    with_sql("VACUUM ANALYZE")
+    pass_ms, pass_queries = timed(lambda: rollup.roll_up(organization.pk), rounds=5)
     large_ms, large_queries = timed(lambda: floor_snapshot(organization), rounds=10)
     large_plans = [explain(sql) for sql in snapshot_queries(organization)]
 
     today = figures.local_today(organization)
     period = figures.date_range(organization, today - timedelta(days=29), today)
-    def whole_page():
-        figures.report(organization.pk, period)
-
+    # One `now` for every report: open state intervals run to it, so both ways see the same moment.
+    at = timezone.now()
     reports = {
-        "totals": lambda: figures.totals(organization.pk, period),
-        "by agent": lambda: figures.by_agent(organization.pk, period),
-        "by disposition": lambda: figures.by_disposition(organization.pk, period),
-        "by hour of day": lambda: figures.by_hour(organization.pk, period),
-        "by day": lambda: figures.by_day(organization.pk, period),
+        "totals": lambda raw: figures.totals(organization.pk, period, at, use_rollup=not raw),
+        "by agent": lambda raw: figures.by_agent(organization.pk, period, at, use_rollup=not raw),
+        "by disposition": lambda raw: figures.by_disposition(organization.pk, period, at, use_rollup=not raw),
+        "by hour of day": lambda raw: figures.by_hour(organization.pk, period, at, use_rollup=not raw),
+        "by day": lambda raw: figures.by_day(organization.pk, period, at, use_rollup=not raw),
+        "reports page (figures.report: every table)": lambda raw: figures.report(organization.pk, period, at,
+                                                                                 use_rollup=not raw),
     }
     from django.db import connection
 
@@ -231,20 +268,23 @@ def main():
         states_total = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM agents_calldisposition")
         dispositions_total = cursor.fetchone()[0]
+    rolled = {model.__name__: model.objects.count() for model in (CallFigure, StateFigure, DispositionFigure)}
 
     print(f"rows: {calls_total} calls, {states_total} agent-state intervals, {dispositions_total} dispositions "
           f"(history loaded in {load_seconds} s)")
+    print(f"rollup rows: {rolled} (rebuilt from the raw tables in {rebuild_seconds} s)")
+    print(f"rollup pass with nothing new (the worker's minutely job): {pass_ms} ms, {pass_queries} queries")
     print(f"dashboard refresh with 10,000 calls:   {small_ms} ms, {small_queries} queries")
     print(f"dashboard refresh with {calls_total:,} calls: {large_ms} ms, {large_queries} queries")
     for name, function in reports.items():
-        ms, queries = timed(function, rounds=3)
-        print(f"30-day report {name}: {ms} ms, {queries} queries")
-    ms, queries = timed(whole_page, rounds=3)
-    print(f"30-day reports page (figures.report: every table, calls and states read once): {ms} ms, {queries} queries")
-    plans = [explain(figures._calls(organization.pk, period).annotate(  # noqa: SLF001
-        hour=ExtractHour("created_at", tzinfo=period.zone)).values("hour").annotate(
-        **figures._CALL_SUMS).order_by().query.sql_with_params())]  # noqa: SLF001
-    print("\nEXPLAIN, 30-day report by hour of day:\n" + "\n".join(plans))
+        same = function(False) == function(True)
+        ms, queries = timed(functools.partial(function, False), rounds=3)
+        raw_ms, raw_queries = timed(functools.partial(function, True), rounds=1)
+        print(f"30-day {name}: {ms} ms, {queries} queries from the rollup "
+              f"(raw: {raw_ms} ms, {raw_queries} queries; same result: {same})")
+    print("\nEXPLAIN, 30-day report's calls from the rollup:\n" + explain(rollup_cube_sql(organization, period)))
+    print("\nEXPLAIN, 30-day report's time in state from the rollup:\n"
+          + explain(rollup_states_sql(organization, period)))
     print("\nEXPLAIN, refresh with 10,000 calls:\n" + "\n\n".join(small_plans))
     print(f"\nEXPLAIN, refresh with {calls_total:,} calls:\n" + "\n\n".join(large_plans))
 

@@ -86,6 +86,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz answer before host checks, redirects, sessions and CSP.
+    "callcenter.health.HealthMiddleware",
+    "callcenter.logs.RequestIdMiddleware",
+    "callcenter.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "tenants.middleware.HostileInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -156,6 +160,17 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 TASK_WORKER_INTERVAL = env.float("TASK_WORKER_INTERVAL", default=0.2)
 TASK_WORKER_THREADS = env.int("TASK_WORKER_THREADS", default=2)
 SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=5.0)
+# Retention (callcenter/retention.py): finished calls, their events and webhooks are kept this
+# many days unless the organization says otherwise; finished task rows TASK_RETENTION_DAYS.
+# Workers queue a purge every RETENTION_INTERVAL seconds (0: never; run purge_old_data).
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
+TASK_RETENTION_DAYS = env.int("TASK_RETENTION_DAYS", default=7)
+RETENTION_INTERVAL = env.float("RETENTION_INTERVAL", default=3600.0)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=500)
+# On SIGTERM: how long a worker lets its running tasks finish before handing them back, and
+# how long the web server lets requests finish. Keep both under the orchestrator's kill timeout.
+WORKER_SHUTDOWN_GRACE = env.float("WORKER_SHUTDOWN_GRACE", default=20.0)
+WEB_SHUTDOWN_GRACE = env.int("WEB_SHUTDOWN_GRACE", default=20)
 # A call not placed within this many seconds (or placed and never reported on) fails.
 CALL_QUEUE_TIMEOUT = env.int("CALL_QUEUE_TIMEOUT", default=600)
 
@@ -173,6 +188,15 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# /readyz fails its task_queue part when the oldest due task has waited longer than this.
+READY_QUEUE_LAG_SECONDS = env.float("READY_QUEUE_LAG_SECONDS", default=30.0)
+
+# /metrics (Prometheus) answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# prometheus-client reads this itself: set it (an empty directory, per machine, wiped at start)
+# when web and workers run as several processes, so /metrics adds up all of them.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 # Calls one organization may create per second/minute/hour ("30/s", "600/m"), over the
 # SFVoPI, click-to-call and /api/v1 endpoints together.
@@ -286,10 +310,22 @@ RECORDING_FETCH_TIMEOUT = env.float("RECORDING_FETCH_TIMEOUT", default=60.0)
 SANDBOX_RING_SECONDS = env.float("SANDBOX_RING_SECONDS", default=2.0)
 SANDBOX_TALK_SECONDS = env.float("SANDBOX_TALK_SECONDS", default=5.0)
 
+# Logs: one JSON object per line (LOG_FORMAT=json, the default with PRODUCTION) or readable
+# lines (console); every line carries the request id it belongs to (callcenter/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "console")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured("LOG_FORMAT is json or console.")
+from callcenter import logs as _logs  # noqa: E402  (structlog's side of the same configuration)
+
+_logs.configure_structlog()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "callcenter.logs.json_formatter"},
+        "console": {"()": "callcenter.logs.console_formatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django_tasks": {"level": "WARNING"}, "django_tasks_db": {"level": "WARNING"}},
 }

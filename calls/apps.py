@@ -7,11 +7,11 @@ class CallsConfig(AppConfig):
 
     def ready(self) -> None:
         # What follows a call's move hangs off the lifecycle's one seam (calls/lifecycle.py).
-        from calls import delivery, lifecycle, placement, realtime, recordings, timers
+        from calls import delivery, lifecycle, metrics, placement, realtime, recordings, timers
         from calls.carriers import sandbox
         from calls.media import bridge
 
         for receiver in (delivery.outbox_write, realtime.call_push, timers.timer_schedule,
-                         placement.carrier_hangup_schedule, sandbox.answer_resolved, bridge.call_ended,
-                         recordings.sandbox_call_ended):
+                         placement.carrier_hangup_schedule, sandbox.answer_resolved, metrics.call_count,
+                         bridge.call_ended, recordings.sandbox_call_ended):
             lifecycle.transitioned.connect(receiver, dispatch_uid=f"{receiver.__module__}.{receiver.__name__}")

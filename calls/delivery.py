@@ -23,10 +23,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from calls import jobs, lifecycle, streams, urlguard
+from calls import jobs, lifecycle, metrics, streams, urlguard
 from calls.jobs import job
 from calls.models import FINAL_STATUSES, Call, CallStatus, WebhookDelivery
 from calls.representations import iso
+from tenants import requestid
 
 logger = logging.getLogger(__name__)
 
@@ -210,34 +211,47 @@ def _claim(delivery_id):
 
 
 def _send(delivery):
-    """One HTTP attempt. Returns (status code or None, body text, error text).
+    """One HTTP attempt of a call webhook. Returns (status code or None, body text, error text)."""
+    return signed_send(
+        method=delivery.method, url=delivery.url, payload=delivery.payload, webhook_id=delivery.webhook_id,
+        secrets=_signing_secrets(delivery.call.app), timeout=TIMEOUTS[delivery.kind],
+    )
+
+
+def signed_send(*, method: str, url: str, payload: dict, webhook_id: str, secrets: list[str],
+                timeout: float) -> tuple[int | None, str, str]:
+    """Send one Standard Webhooks request to the address `url` resolved to and was checked at
+    (pinned, no redirects). Returns (status code or None, body text, error text).
 
     The signature covers what the receiver gets: the JSON body of a POST; for a GET, the
     query string exactly as sent (our parameters sorted by name and form-encoded, after
     any query the URL already had).
     """
-    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    body = json.dumps(payload, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
-    secrets = _signing_secrets(delivery.call.app)
-    headers = {"webhook-id": delivery.webhook_id, "webhook-timestamp": timestamp}
-    url = delivery.url
+    headers = {"webhook-id": webhook_id, "webhook-timestamp": timestamp}
+    rid = requestid.current()
+    if rid is not None:
+        # The id of the request that caused this webhook, so the customer can quote it.
+        headers[requestid.HEADER] = rid
+    target = url
     data = None
-    if delivery.method == "GET":
-        query = urlencode(sorted((k, v) for k, v in delivery.payload.items() if v is not None))
-        url = f"{url}{'&' if urlsplit(url).query else '?'}{query}" if query else url
+    if method == "GET":
+        query = urlencode(sorted((k, v) for k, v in payload.items() if v is not None))
+        target = f"{url}{'&' if urlsplit(url).query else '?'}{query}" if query else url
     else:
         headers["Content-Type"] = "application/json"
         data = body
     try:
-        prepared = _session.prepare_request(requests.Request(delivery.method, url, headers=headers, data=data))
-        signed = urlsplit(str(prepared.url)).query.encode() if delivery.method == "GET" else body
+        prepared = _session.prepare_request(requests.Request(method, target, headers=headers, data=data))
+        signed = urlsplit(str(prepared.url)).query.encode() if method == "GET" else body
         if secrets:
             prepared.headers["webhook-signature"] = " ".join(
-                sign(secret, delivery.webhook_id, timestamp, signed) for secret in secrets
+                sign(secret, webhook_id, timestamp, signed) for secret in secrets
             )
         # The connection goes to the pinned address; the request still names the host.
-        prepared.headers["Host"] = urlsplit(delivery.url).netloc
-        response = urlguard.pinned_send(_session, prepared, timeout=(3.05, TIMEOUTS[delivery.kind]))
+        prepared.headers["Host"] = urlsplit(url).netloc
+        response = urlguard.pinned_send(_session, prepared, timeout=(3.05, timeout))
     except urlguard.UnsafeURL as exc:
         return None, "", f"refused: {exc}"
     except (requests.RequestException, ValueError) as exc:
@@ -259,7 +273,9 @@ def deliver(delivery_id, *, accept=None):
     if not _claim(delivery_id):
         return None
     delivery = WebhookDelivery.objects.select_related("call__app").get(pk=delivery_id)
+    started = time.monotonic()
     code, text, error = _send(delivery)
+    elapsed = time.monotonic() - started
     if not error and not 200 <= code < 300:
         error = f"HTTP {code}"
     if not error and accept is not None:
@@ -286,8 +302,16 @@ def deliver(delivery_id, *, accept=None):
     )
     if delivery.state == WebhookDelivery.State.PENDING:
         deliver_webhook.using(run_after=delivery.next_attempt_at).enqueue(delivery.pk)
+    metrics.WEBHOOK_SECONDS.labels(delivery.kind, "failed" if error else "delivered").observe(elapsed)
+    if error:
+        metrics.WEBHOOK_FAILURES.labels(delivery.kind).inc()
+    if delivery.state == WebhookDelivery.State.FAILED:
+        metrics.WEBHOOK_DEAD_LETTERS.labels(delivery.kind).inc()
     if error:
         logger.info("webhook %s to %s failed (attempt %s): %s", delivery.kind, delivery.url, delivery.attempts, error)
+    else:
+        logger.info("webhook %s of call %s delivered (HTTP %s, %.0f ms)", delivery.kind, delivery.call_id, code,
+                    elapsed * 1000)
     return delivery
 
 
@@ -343,6 +367,14 @@ def resolve_answer(call_id):
         )
         attempt = deliver(fallback.pk, accept=accept) if fallback.state == WebhookDelivery.State.PENDING else fallback
         if attempt is None:
+            return None
+    if "stream" not in accepted and attempt.state == WebhookDelivery.State.DELIVERED:
+        # Run again after the customer answered but before the call moved on (a killed
+        # worker, a lost database connection): the stored answer is the customer's word.
+        try:
+            accept(attempt.response_body)
+        except ValueError:
+            lifecycle.end(call.pk, source="answer_webhook", reason="answer_failed")
             return None
     if "stream" in accepted:
         lifecycle.transition(call.pk, CallStatus.IN_PROGRESS, source="answer_webhook", stream=accepted["stream"])

@@ -10,6 +10,7 @@ never wait behind other work:
     NETWORK    the sandbox's simulated network steps
     WEBHOOK    ring and hangup webhooks
     TIMER      deadlines (the sweeper ends anything a late timer missed)
+    HOUSEKEEPING  retention's purge of old rows, when nothing else waits
 
 A task that fails on a transient database error (connection lost, deadlock, serialization
 failure) is queued again with backoff. Worker threads beat a heartbeat; a task left RUNNING
@@ -26,12 +27,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.db.models import Count, Min
 from django.utils import timezone
 from django_tasks import task
 from django_tasks.base import Task, TaskResultStatus
-from django_tasks_db.models import DBTaskResult
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 from calls.models import WorkerHeartbeat
+from tenants import requestid
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,8 @@ WEBHOOK = 50
 PLACE = 40
 NETWORK = 30
 TIMER = 10
+# Retention's purge (callcenter/retention.py): after everything else.
+HOUSEKEEPING = 0
 
 # Transient failures worth trying again: the database went away, or a lock conflict.
 TRANSIENT = (OperationalError, InterfaceError)
@@ -63,23 +68,42 @@ def _backoff(retry: int) -> timedelta:
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
+class RequestTask(Task):
+    """A task that carries the request id of whoever queued it (tenants/requestid.py), stored
+    with the task's arguments, so the worker's log lines and webhooks carry it too."""
+
+    __slots__ = ()
+
+    def enqueue(self, *args: Any, **kwargs: Any) -> Any:
+        rid = requestid.current()
+        if rid is not None:
+            kwargs.setdefault("request_id", rid)
+        return super().enqueue(*args, **kwargs)
+
+
 def job(*, priority: int) -> Callable[[Callable[..., Any]], Task]:
-    """A task with `priority` that is queued again, with backoff, after a transient failure."""
+    """A task with `priority` that is queued again, with backoff, after a transient failure,
+    and runs under the request id it was queued with."""
 
     def decorate(function: Callable[..., Any]) -> Task:
         @functools.wraps(function)
-        def run(*args: Any, retry: int = 0) -> Any:
-            try:
-                return function(*args)
-            except TRANSIENT as exc:
-                if retry >= MAX_RETRIES:
-                    raise
-                close_old_connections()
-                logger.warning("%s%r failed (%s); retry %s", function.__name__, args, exc, retry + 1)
-                the_task.using(run_after=timezone.now() + _backoff(retry)).enqueue(*args, retry=retry + 1)
-                return None
+        def run(*args: Any, retry: int = 0, request_id: str | None = None) -> Any:
+            with requestid.bound(request_id):
+                try:
+                    return function(*args)
+                except TRANSIENT as exc:
+                    if retry >= MAX_RETRIES:
+                        raise
+                    close_old_connections()
+                    logger.warning("%s%r failed (%s); retry %s", function.__name__, args, exc, retry + 1)
+                    the_task.using(run_after=timezone.now() + _backoff(retry)).enqueue(*args, retry=retry + 1)
+                    return None
 
-        the_task: Task = task(priority=priority)(run)
+        plain = task(priority=priority)(run)
+        the_task: Task = RequestTask(
+            func=plain.func, priority=plain.priority, backend=plain.backend, queue_name=plain.queue_name,
+            run_after=plain.run_after, takes_context=plain.takes_context,
+        )
         return the_task
 
     return decorate
@@ -103,6 +127,23 @@ def workers_beat(worker_ids: list[str]) -> None:
     now = timezone.now()
     for worker_id in worker_ids:
         WorkerHeartbeat.objects.update_or_create(worker_id=worker_id, defaults={"seen_at": now})
+
+
+def tasks_release(worker_ids: list[str]) -> int:
+    """Hand back the tasks these (stopping) worker threads still run: READY and due now, so
+    another worker takes them at once. Safe: every task claims its row before acting."""
+    if not worker_ids:
+        return 0
+    running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).values_list("pk", "worker_ids")
+    mine = [pk for pk, ids in running if ids and ids[-1] in worker_ids]
+    return DBTaskResult.objects.filter(pk__in=mine, status=TaskResultStatus.RUNNING).update(
+        status=TaskResultStatus.READY, run_after=timezone.now()
+    )
+
+
+def workers_gone(worker_ids: list[str]) -> None:
+    """These worker threads stopped on purpose: forget their heartbeats."""
+    WorkerHeartbeat.objects.filter(worker_id__in=worker_ids).delete()
 
 
 def stale_tasks_recover() -> int:
@@ -136,3 +177,19 @@ def stale_tasks_recover() -> int:
         logger.warning("recovered %s task(s) whose worker died", recovered)
     WorkerHeartbeat.objects.filter(seen_at__lt=now - timedelta(hours=1)).delete()
     return recovered
+
+
+def queue_figures() -> tuple[int, float]:
+    """How many tasks are due now, and how many seconds the oldest of them has waited (0
+    with none). Two aggregates over the queue's partial index of ready tasks: cheap enough
+    for a readiness probe every second and a metrics scrape."""
+    now = timezone.now()
+    ready = DBTaskResult.objects.ready()
+    # A task queued to run at once carries a far-future sentinel as run_after (django-tasks-db):
+    # it has waited since it was queued; a delayed one since its run_after.
+    sentinel = get_date_max()
+    delayed = ready.exclude(run_after=sentinel).aggregate(n=Count("pk"), oldest=Min("run_after"))
+    immediate = ready.filter(run_after=sentinel).aggregate(n=Count("pk"), oldest=Min("enqueued_at"))
+    oldest = min((t for t in (delayed["oldest"], immediate["oldest"]) if t is not None), default=None)
+    age = max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+    return delayed["n"] + immediate["n"], age

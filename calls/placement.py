@@ -15,6 +15,7 @@ are made here.
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,7 +25,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from calls import jobs, lifecycle
+from calls import jobs, lifecycle, metrics
 from calls.carriers import registry
 from calls.carriers.base import CarrierError
 from calls.jobs import job
@@ -149,18 +150,22 @@ def place(call_id: int) -> None:
         return
     call = Call.objects.select_related("carrier_account", "agent", "app").get(pk=call_id)
     carrier = registry.for_call(call)
+    started = time.monotonic()
     try:
         if call.kind == Call.Kind.CLICK_TO_CALL:
             carrier_call_id = carrier.place_bridged(call)
         else:
             carrier_call_id = carrier.place(call)
     except CarrierError as exc:
+        metrics.CARRIER_ERRORS.labels(call.carrier, str(exc.retryable).lower()).inc()
         Call.objects.filter(pk=call_id).update(carrier_error=str(exc)[:2000], placing_until=None)
         if exc.retryable and call.carrier_attempts < MAX_PLACE_ATTEMPTS:
             _place_later(call_id, _retry_delay(exc, call.carrier_attempts))
         else:
             lifecycle.transition(call_id, CallStatus.FAILED, source=call.carrier, note=f"carrier: {exc}"[:200])
         return
+    metrics.PLACEMENT_SECONDS.labels(call.carrier).observe(time.monotonic() - started)
+    logger.info("call %s placed with %s", call.request_uuid, call.carrier)
     taken: dict = {"carrier_call_id": carrier_call_id, "placing_until": None}
     if not carrier.reports_progress(call):
         # Nothing will tell us how it goes: it lives until the agent ends it or its time limit.

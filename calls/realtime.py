@@ -7,10 +7,13 @@ convenience on top of the database, never the record.
 """
 
 import asyncio
+import atexit
+import json
 import logging
 import threading
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from calls.models import Call
@@ -52,17 +55,71 @@ def agent_group(agent_id):
     return f"agent.{agent_id}"
 
 
-def send(group, message):
-    """Send `message` to every socket in `group`. Returns False when it could not be sent."""
+def send(group, message, *, wait=True):
+    """Send `message` to every socket in `group`. Returns False when it could not be sent.
+
+    With `wait=False` (call updates) the message is handed to this process's push loop and
+    the caller goes on at once: no request or worker thread waits for a fan-out. Handed-over
+    pushes leave in the order they were made, and a process that exits sends what it still
+    holds first (`flush`, registered with atexit).
+    """
     layer = get_channel_layer()
     try:
         if isinstance(layer, InMemoryChannelLayer):
             return _send_in_process(layer, group, message)
+        if not wait:
+            _hand_over(layer, group, message)
+            return True
         asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _loop_for_pushes()).result(timeout=5)
         return True
     except Exception:  # a push must never undo or fail the change that caused it
         logger.warning("live push to %s failed", group, exc_info=True)
         return False
+
+
+# Handed-over pushes: one queue per channel layer on the push loop, drained by one task.
+_queues: dict = {}
+_outstanding = 0
+_settled = threading.Condition()
+
+
+def _hand_over(layer, group, message):
+    global _outstanding
+    loop = _loop_for_pushes()
+    with _settled:
+        _outstanding += 1
+
+    def put():
+        queue = _queues.get(layer)
+        if queue is None:
+            queue = _queues[layer] = asyncio.Queue()
+            loop.create_task(_drain(layer, queue))
+        queue.put_nowait((group, message))
+
+    loop.call_soon_threadsafe(put)
+
+
+async def _drain(layer, queue):
+    global _outstanding
+    while True:
+        group, message = await queue.get()
+        try:
+            await asyncio.wait_for(layer.group_send(group, message), timeout=5)
+        except Exception:
+            logger.warning("live push to %s failed", group, exc_info=True)
+        finally:
+            with _settled:
+                _outstanding -= 1
+                _settled.notify_all()
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait until every handed-over push has left (or failed). True when none is left."""
+    with _settled:
+        return _settled.wait_for(lambda: _outstanding == 0, timeout=timeout)
+
+
+atexit.register(flush)
 
 
 def _send_in_process(layer, group, message):
@@ -80,6 +137,12 @@ def _send_in_process(layer, group, message):
     return True
 
 
+def framed(message: dict) -> dict:
+    """`message` with the socket frame it becomes, serialized once here rather than by every
+    consumer that forwards it."""
+    return {**message, "frame": json.dumps(message, cls=DjangoJSONEncoder)}
+
+
 def call_push(sender, *, call: Call, **kwargs) -> None:
     """Receiver of lifecycle.transitioned: push the call to browsers once the move commits."""
     transaction.on_commit(lambda: call_changed(call))
@@ -87,10 +150,10 @@ def call_push(sender, *, call: Call, **kwargs) -> None:
 
 def call_changed(call: Call) -> None:
     """Push `call` as committed (the lifecycle loads it with its app, so this reads nothing)."""
-    message = {"type": "call.update", "call": call_public(call)}
-    send(org_group(call.organization_id), message)
+    message = framed({"type": "call.update", "call": call_public(call)})
+    send(org_group(call.organization_id), message, wait=False)
     if call.agent_id:
-        send(agent_group(call.agent_id), message)
+        send(agent_group(call.agent_id), message, wait=False)
 
 
 def agent_notification(agent_id, notification):

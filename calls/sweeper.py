@@ -21,6 +21,7 @@ def sweep() -> None:
     """- tasks whose worker died are made ready again (after their lease),
     - calls past their deadline (queued too long, ring timeout, time limit) are ended,
     - pending webhook deliveries that are due and not held by a sender are sent,
+    - answered calls whose answer was settled but never acted on are resolved again,
     - queued calls whose placement never ran are placed again,
     - idempotency keys past their 24 hours are dropped.
 
@@ -38,6 +39,11 @@ def sweep() -> None:
         .values_list("pk", "kind", "call_id")[:BATCH]
     )
     answers = [call_id for _, kind, call_id in due if kind in ANSWER_KINDS]
+    # Answered past the answer's whole budget and still not moved on: its resolution was
+    # lost after the customer was asked (the answer row is no longer pending).
+    answers += Call.objects.filter(
+        status=CallStatus.ANSWERED, answered_at__lte=now - delivery.ANSWER_BUDGET
+    ).values_list("pk", flat=True)[:BATCH]
     others = [delivery_id for delivery_id, kind, _ in due if kind not in ANSWER_KINDS]
     _enqueue_missing(delivery.resolve_answer_task, answers)
     _enqueue_missing(delivery.deliver_webhook, others)

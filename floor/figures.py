@@ -14,8 +14,10 @@ Definitions (as call-center people use them):
 - dispositions: the outcomes agents gave the calls placed in the period.
 
 A period is a pair of UTC instants; `day_range` and `date_range` turn days of the
-organization's calendar (its time zone) into one. Every query is bounded by the period
-on an indexed column, so the cost follows the period's rows, not the size of the tables.
+organization's calendar (its time zone) into one. Whole quarter hours already summed by
+the rollup (floor/rollup.py) are read from it; the period's edges and the quarters not
+yet summed are read from the calls and state tables, each query bounded by its piece of
+the period on an indexed column. `use_rollup=False` reads everything raw.
 """
 
 from collections import defaultdict
@@ -25,11 +27,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, Q, Sum, Value
-from django.db.models.functions import Coalesce, ExtractHour, Greatest, Least, TruncDate, TruncHour
+from django.db.models.functions import Coalesce, Greatest, Least, TruncHour
 from django.utils import timezone
 
 from agents.models import Agent, AgentState, AgentStatus, CallDisposition
 from calls.models import Call
+from floor import rollup
+from floor.models import CallFigure, DispositionFigure, StateFigure
 from tenants.models import Organization
 
 STATES = [value for value, _ in AgentStatus.choices]
@@ -62,20 +66,18 @@ def today_range(organization: Organization, now: datetime | None = None) -> Peri
     return day_range(organization, local_today(organization, now))
 
 
-def _calls(organization_id: int, period: Period):
+def _calls(organization_id: int, start: datetime, end: datetime):
     # Bounded on (organization, created_at): the call_org_recent index.
-    return Call.objects.filter(
-        organization_id=organization_id, created_at__gte=period.start, created_at__lt=period.end
-    )
+    return Call.objects.filter(organization_id=organization_id, created_at__gte=start, created_at__lt=end)
 
 
 _CALL_SUMS = {
     "placed": Count("id"),
     "answered": Count("id", filter=Q(answered_at__isnull=False)),
     "talk": Coalesce(Sum("duration", filter=Q(answered_at__isnull=False)), 0),
-    "agent_answered": Count("id", filter=Q(answered_at__isnull=False, agent__isnull=False)),
-    "agent_talk": Coalesce(Sum("duration", filter=Q(answered_at__isnull=False, agent__isnull=False)), 0),
 }
+SUM_KEYS = ("placed", "answered", "talk", "agent_answered", "agent_talk")
+Sums = dict[str, int]
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -86,7 +88,7 @@ def _average(total: float, count: int) -> float | None:
     return round(total / count, 1) if count else None
 
 
-def _call_row(sums: dict[str, Any], wrap_up: float = 0.0) -> dict[str, Any]:
+def _call_row(sums: Sums, wrap_up: float = 0.0) -> dict[str, Any]:
     placed, answered, talk = sums["placed"], sums["answered"], sums["talk"]
     agent_answered, agent_talk = sums.get("agent_answered", answered), sums.get("agent_talk", talk)
     return {
@@ -100,36 +102,108 @@ def _call_row(sums: dict[str, Any], wrap_up: float = 0.0) -> dict[str, Any]:
     }
 
 
-def _interval_seconds(period: Period, now: datetime):
-    """Seconds of each AgentState interval inside `period` (an open interval runs to `now`)."""
+def _pieces(organization_id: int, period: Period, now: datetime, use_rollup: bool, *, dispositions: bool = False
+            ) -> rollup.Split:
+    if not use_rollup:
+        return rollup.Split(None, [(period.start, period.end)])
+    return rollup.split(organization_id, period.start, period.end, period.zone, now, dispositions=dispositions)
+
+
+# The calls, summed per agent and hour of the organization's clock -------------------------
+
+Cube = dict[tuple[int | None, datetime], Sums]
+
+
+def _add(cube: Cube, agent_id: int | None, local_hour: datetime, zone: ZoneInfo, placed: int, answered: int,
+         talk: int) -> None:
+    # Keyed by the local wall-clock hour: a repeated hour (summer time ending) is one hour of the day.
+    key = (agent_id, local_hour.astimezone(zone).replace(tzinfo=None))
+    sums = cube.setdefault(key, dict.fromkeys(SUM_KEYS, 0))
+    sums["placed"] += placed
+    sums["answered"] += answered or 0
+    sums["talk"] += talk or 0
+    if agent_id is not None:
+        sums["agent_answered"] += answered or 0
+        sums["agent_talk"] += talk or 0
+
+
+def call_cube(organization_id: int, period: Period, now: datetime | None = None, use_rollup: bool = True) -> Cube:
+    """{(agent_id, local hour): sums} of the calls placed in the period: whole quarter hours
+    from the rollup, the rest from the calls table."""
+    now = now or timezone.now()
+    pieces = _pieces(organization_id, period, now, use_rollup)
+    cube: Cube = {}
+    for start, end in pieces.raw:
+        for row in (_calls(organization_id, start, end)
+                    .annotate(local_hour=TruncHour("created_at", tzinfo=period.zone))
+                    .values("agent_id", "local_hour").annotate(**_CALL_SUMS).order_by()):
+            _add(cube, row["agent_id"], row["local_hour"], period.zone, row["placed"], row["answered"], row["talk"])
+    if pieces.rolled is not None:
+        start, end = pieces.rolled
+        for row in (CallFigure.objects.filter(organization_id=organization_id, bucket__gte=start, bucket__lt=end)
+                    .annotate(local_hour=TruncHour("bucket", tzinfo=period.zone))
+                    .values("agent_id", "local_hour")
+                    .annotate(placed=Sum("placed"), answered=Sum("answered"), talk=Sum("talk_seconds")).order_by()):
+            _add(cube, row["agent_id"], row["local_hour"], period.zone, row["placed"], row["answered"], row["talk"])
+    return cube
+
+
+def _grouped(cube: Cube, key) -> dict[Any, Sums]:
+    found: dict[Any, Sums] = {}
+    for (agent_id, local_hour), sums in cube.items():
+        group = key(agent_id, local_hour)
+        if group is None:
+            continue
+        into = found.setdefault(group, dict.fromkeys(SUM_KEYS, 0))
+        for name in SUM_KEYS:
+            into[name] += sums[name]
+    return found
+
+
+# Time in state -------------------------------------------------------------------------
+
+def _interval_seconds(start: datetime, end: datetime, now: datetime):
+    """Time of each AgentState interval inside [start, end) (an open interval runs to `now`)."""
     ends = Least(Coalesce("ended_at", Value(now, output_field=DateTimeField())),
-                 Value(period.end, output_field=DateTimeField()))
-    begins = Greatest("started_at", Value(period.start, output_field=DateTimeField()))
+                 Value(end, output_field=DateTimeField()))
+    begins = Greatest("started_at", Value(start, output_field=DateTimeField()))
     return ExpressionWrapper(ends - begins, output_field=DurationField())
 
 
-def _states(organization_id: int, period: Period):
+def _states(organization_id: int, start: datetime, end: datetime):
     # Intervals overlapping the period: they end after its start (or are open) and begin before its end.
     # Bounded on (organization, ended_at) and the open-state index.
-    return AgentState.objects.filter(organization_id=organization_id, started_at__lt=period.end).filter(
-        Q(ended_at__gt=period.start) | Q(ended_at__isnull=True)
+    return AgentState.objects.filter(organization_id=organization_id, started_at__lt=end).filter(
+        Q(ended_at__gt=start) | Q(ended_at__isnull=True)
     )
 
 
-def state_seconds(organization_id: int, period: Period, now: datetime | None = None) -> dict[int, dict[str, float]]:
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def state_seconds(organization_id: int, period: Period, now: datetime | None = None,
+                  use_rollup: bool = True) -> dict[int, dict[str, float]]:
     """{agent_id: {state: seconds}} spent in each state during the period."""
     now = min(now or timezone.now(), period.end)
     if now <= period.start:
         return {}
-    rows = (
-        _states(organization_id, period)
-        .values("agent_id", "state")
-        .annotate(spent=Sum(_interval_seconds(period, now)))
-    )
+    pieces = _pieces(organization_id, period, now, use_rollup)
+    # Summed in whole microseconds, so the rollup's parts add up to exactly the raw sum.
+    spent: dict[tuple[int, str], int] = defaultdict(int)
+    for start, end in pieces.raw:
+        if now <= start:
+            continue
+        for row in (_states(organization_id, start, end).values("agent_id", "state")
+                    .annotate(spent=Sum(_interval_seconds(start, end, now)))):
+            spent[row["agent_id"], row["state"]] += (row["spent"] or timedelta(0)) // _MICROSECOND
+    if pieces.rolled is not None:
+        start, end = pieces.rolled
+        for row in (StateFigure.objects.filter(organization_id=organization_id, bucket__gte=start, bucket__lt=end)
+                    .values("agent_id", "state").annotate(spent=Sum("microseconds")).order_by()):
+            spent[row["agent_id"], row["state"]] += row["spent"] or 0
     found: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(STATES, 0.0))
-    for row in rows:
-        spent = row["spent"]
-        found[row["agent_id"]][row["state"]] = max(spent.total_seconds(), 0.0) if spent else 0.0
+    for (agent_id, state), micro in spent.items():
+        found[agent_id][state] = max(micro / 1_000_000, 0.0)
     return dict(found)
 
 
@@ -138,10 +212,10 @@ def pause_seconds_by_reason(organization_id: int, period: Period, now: datetime 
     if now <= period.start:
         return {}
     rows = (
-        _states(organization_id, period)
+        _states(organization_id, period.start, period.end)
         .filter(state=AgentStatus.PAUSED)
         .values("pause_reason__name")
-        .annotate(spent=Sum(_interval_seconds(period, now)))
+        .annotate(spent=Sum(_interval_seconds(period.start, period.end, now)))
     )
     return {row["pause_reason__name"] or "": row["spent"].total_seconds() for row in rows if row["spent"]}
 
@@ -155,158 +229,130 @@ def _occupancy(states: dict[str, float]) -> float | None:
 StateSeconds = dict[int, dict[str, float]]
 
 
-def totals(organization_id: int, period: Period, now: datetime | None = None,
-           states: StateSeconds | None = None) -> dict[str, Any]:
-    """The period's headline figures, the organization as a whole (`states`: state_seconds, if read already)."""
-    sums = _calls(organization_id, period).aggregate(**_CALL_SUMS)
-    if states is None:
-        states = state_seconds(organization_id, period, now)
+def _whole_floor(states: StateSeconds) -> dict[str, float]:
     in_state = dict.fromkeys(STATES, 0.0)
     for per_agent in states.values():
         for state, seconds in per_agent.items():
             in_state[state] += seconds
-    row = _call_row(sums, in_state["wrap_up"])
+    return in_state
+
+
+# The tables ----------------------------------------------------------------------------
+
+_EMPTY: Sums = dict.fromkeys(SUM_KEYS, 0)
+
+
+def totals_row(cube: Cube, states: StateSeconds) -> dict[str, Any]:
+    in_state = _whole_floor(states)
+    row = _call_row(_grouped(cube, lambda agent_id, hour: True).get(True, _EMPTY), in_state["wrap_up"])
     row["state_seconds"] = {state: round(seconds) for state, seconds in in_state.items()}
     row["occupancy"] = _occupancy(in_state)
     return row
 
 
-def by_agent(organization_id: int, period: Period, now: datetime | None = None,
-             states: StateSeconds | None = None) -> list[dict[str, Any]]:
-    """One row per agent who placed a call or spent time in a state during the period."""
-    calls = {
-        row["agent_id"]: row
-        for row in _calls(organization_id, period).filter(agent__isnull=False).values("agent_id")
-        .annotate(**{k: v for k, v in _CALL_SUMS.items() if not k.startswith("agent_")}).order_by()
-    }
-    if states is None:
-        states = state_seconds(organization_id, period, now)
-    ids = set(calls) | set(states)
-    agents = {agent.pk: agent for agent in Agent.objects.filter(pk__in=ids).select_related("user")}
+def agent_rows(cube: Cube, states: StateSeconds) -> list[dict[str, Any]]:
+    per_agent = _grouped(cube, lambda agent_id, hour: agent_id)
+    ids = set(per_agent) | set(states)
+    known = {agent.pk: agent for agent in Agent.objects.filter(pk__in=ids).select_related("user")}
     rows = []
-    for agent_id in sorted(ids, key=lambda pk: agents[pk].user.get_username() if pk in agents else ""):
-        if agent_id not in agents:
-            continue
-        in_state = states.get(agent_id, dict.fromkeys(STATES, 0.0))
-        sums = calls.get(agent_id, {"placed": 0, "answered": 0, "talk": 0})
-        row = _call_row(sums, in_state["wrap_up"])
+    for agent_id in sorted(known, key=lambda pk: (known[pk].user.get_username(), pk)):
+        spent = states.get(agent_id, dict.fromkeys(STATES, 0.0))
         rows.append({
-            "agent_id": agent_id,
-            "agent": agents[agent_id].user.get_username(),
-            "number": agents[agent_id].number,
-            **row,
-            "state_seconds": {state: round(seconds) for state, seconds in in_state.items()},
-            "occupancy": _occupancy(in_state),
+            "agent_id": agent_id, "agent": known[agent_id].user.get_username(), "number": known[agent_id].number,
+            **_call_row(per_agent.get(agent_id, _EMPTY), spent["wrap_up"]),
+            "state_seconds": {state: round(seconds) for state, seconds in spent.items()},
+            "occupancy": _occupancy(spent),
         })
     return rows
 
 
-def by_disposition(organization_id: int, period: Period) -> list[dict[str, Any]]:
-    """How many of the period's calls got each outcome, and their talk time."""
-    rows = (
-        CallDisposition.objects.filter(
-            # A disposition is given after its call was placed: bounded on (organization, created_at).
-            organization_id=organization_id, created_at__gte=period.start,
-            call__created_at__gte=period.start, call__created_at__lt=period.end,
-        )
-        .values("disposition__code", "disposition__label")
-        .annotate(calls=Count("id"), talk=Coalesce(Sum("call__duration"), 0))
-        .order_by("-calls", "disposition__label")
-    )
-    return [
-        {"code": row["disposition__code"], "label": row["disposition__label"], "calls": row["calls"],
-         "talk_seconds": row["talk"]}
-        for row in rows
-    ]
+def _hour_rows(cube: Cube) -> list[dict[str, Any]]:
+    hours = _grouped(cube, lambda agent_id, hour: hour.hour)
+    return [{"hour": hour, **_call_row(hours.get(hour, _EMPTY))} for hour in range(24)]
 
 
-def by_hour(organization_id: int, period: Period) -> list[dict[str, Any]]:
-    """24 rows, hour of day in the organization's time zone."""
-    found = {
-        row["hour"]: row
-        for row in _calls(organization_id, period)
-        .annotate(hour=ExtractHour("created_at", tzinfo=period.zone))
-        .values("hour").annotate(**_CALL_SUMS).order_by()
-    }
-    empty = {"placed": 0, "answered": 0, "talk": 0}
-    return [{"hour": hour, **_call_row(found.get(hour, empty))} for hour in range(24)]
-
-
-def by_day(organization_id: int, period: Period) -> list[dict[str, Any]]:
-    """One row per day of the period, days of the organization's calendar."""
-    found = {
-        row["day"]: row
-        for row in _calls(organization_id, period)
-        .annotate(day=TruncDate("created_at", tzinfo=period.zone))
-        .values("day").annotate(**_CALL_SUMS).order_by()
-    }
-    empty = {"placed": 0, "answered": 0, "talk": 0}
+def _day_rows(cube: Cube, period: Period) -> list[dict[str, Any]]:
+    days = _grouped(cube, lambda agent_id, hour: hour.date())
     first = period.start.astimezone(period.zone).date()
     last = (period.end - timedelta(microseconds=1)).astimezone(period.zone).date()
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    return [{"day": day.isoformat(), **_call_row(found.get(day, empty))} for day in days]
+    return [{"day": (first + timedelta(days=n)).isoformat(), **_call_row(days.get(first + timedelta(days=n), _EMPTY))}
+            for n in range((last - first).days + 1)]
 
 
-def report(organization_id: int, period: Period, now: datetime | None = None) -> dict[str, Any]:
+def totals(organization_id: int, period: Period, now: datetime | None = None,
+           states: StateSeconds | None = None, use_rollup: bool = True) -> dict[str, Any]:
+    """The period's headline figures, the organization as a whole (`states`: state_seconds, if read already)."""
+    if states is None:
+        states = state_seconds(organization_id, period, now, use_rollup)
+    return totals_row(call_cube(organization_id, period, now, use_rollup), states)
+
+
+def by_agent(organization_id: int, period: Period, now: datetime | None = None,
+             states: StateSeconds | None = None, use_rollup: bool = True) -> list[dict[str, Any]]:
+    """One row per agent who placed a call or spent time in a state during the period."""
+    if states is None:
+        states = state_seconds(organization_id, period, now, use_rollup)
+    return agent_rows(call_cube(organization_id, period, now, use_rollup), states)
+
+
+def by_disposition(organization_id: int, period: Period, now: datetime | None = None,
+                   use_rollup: bool = True) -> list[dict[str, Any]]:
+    """How many of the period's calls got each outcome, and their talk time."""
+    pieces = _pieces(organization_id, period, now or timezone.now(), use_rollup, dispositions=True)
+    found: dict[tuple[str, str], list[int]] = {}
+    for start, end in pieces.raw:
+        for row in (CallDisposition.objects.filter(
+                # A disposition is given after its call was placed: bounded on (organization, created_at).
+                organization_id=organization_id, created_at__gte=start,
+                call__created_at__gte=start, call__created_at__lt=end,
+        ).values("disposition__code", "disposition__label")
+                .annotate(calls=Count("id"), talk=Coalesce(Sum("call__duration"), 0)).order_by()):
+            sums = found.setdefault((row["disposition__code"], row["disposition__label"]), [0, 0])
+            sums[0] += row["calls"]
+            sums[1] += row["talk"]
+    if pieces.rolled is not None:
+        start, end = pieces.rolled
+        for row in (DispositionFigure.objects.filter(organization_id=organization_id, bucket__gte=start,
+                                                     bucket__lt=end)
+                    .values("disposition__code", "disposition__label")
+                    .annotate(calls=Sum("calls"), talk=Sum("talk_seconds")).order_by()):
+            sums = found.setdefault((row["disposition__code"], row["disposition__label"]), [0, 0])
+            sums[0] += row["calls"]
+            sums[1] += row["talk"]
+    ordered = sorted(found.items(), key=lambda item: (-item[1][0], item[0][1], item[0][0]))
+    return [{"code": code, "label": label, "calls": calls, "talk_seconds": talk}
+            for (code, label), (calls, talk) in ordered if calls]
+
+
+def by_hour(organization_id: int, period: Period, now: datetime | None = None,
+            use_rollup: bool = True) -> list[dict[str, Any]]:
+    """24 rows, hour of day in the organization's time zone."""
+    return _hour_rows(call_cube(organization_id, period, now, use_rollup))
+
+
+def by_day(organization_id: int, period: Period, now: datetime | None = None,
+           use_rollup: bool = True) -> list[dict[str, Any]]:
+    """One row per day of the period, days of the organization's calendar."""
+    return _day_rows(call_cube(organization_id, period, now, use_rollup), period)
+
+
+def report(organization_id: int, period: Period, now: datetime | None = None,
+           use_rollup: bool = True) -> dict[str, Any]:
     """Every table of the reports page, reading the calls once and the state intervals once.
 
     The calls are summed per agent and hour of the organization's clock (at most agents x
-    hours rows); totals, agents, hours of day and days are added up from those sums.
+    hours rows, from the rollup's quarter hours and the raw edges); totals, agents, hours
+    of day and days are added up from those sums.
     """
-    states = state_seconds(organization_id, period, now)
-    cube = list(
-        _calls(organization_id, period)
-        .annotate(local_hour=TruncHour("created_at", tzinfo=period.zone))
-        .values("agent_id", "local_hour").annotate(**_CALL_SUMS).order_by()
-    )
-    keys = ("placed", "answered", "talk", "agent_answered", "agent_talk")
-
-    def add(into: dict[Any, dict[str, int]], key: Any, row: dict[str, Any]) -> None:
-        sums = into.setdefault(key, dict.fromkeys(keys, 0))
-        for name in keys:
-            sums[name] += row[name] or 0
-
-    whole: dict[Any, dict[str, int]] = {}
-    agents: dict[Any, dict[str, int]] = {}
-    hours: dict[Any, dict[str, int]] = {}
-    days: dict[Any, dict[str, int]] = {}
-    for row in cube:
-        local = row["local_hour"].astimezone(period.zone)
-        add(whole, None, row)
-        add(hours, local.hour, row)
-        add(days, local.date(), row)
-        if row["agent_id"] is not None:
-            add(agents, row["agent_id"], row)
-    empty = dict.fromkeys(keys, 0)
-    in_state = dict.fromkeys(STATES, 0.0)
-    for per_agent in states.values():
-        for state, seconds in per_agent.items():
-            in_state[state] += seconds
-    total = _call_row(whole.get(None, empty), in_state["wrap_up"])
-    total["state_seconds"] = {state: round(seconds) for state, seconds in in_state.items()}
-    total["occupancy"] = _occupancy(in_state)
-    ids = set(agents) | set(states)
-    known = {agent.pk: agent for agent in Agent.objects.filter(pk__in=ids).select_related("user")}
-    agent_rows = []
-    for agent_id in sorted(known, key=lambda pk: known[pk].user.get_username()):
-        spent = states.get(agent_id, dict.fromkeys(STATES, 0.0))
-        sums = {**agents.get(agent_id, empty)}
-        sums["agent_answered"], sums["agent_talk"] = sums["answered"], sums["talk"]
-        agent_rows.append({
-            "agent_id": agent_id, "agent": known[agent_id].user.get_username(), "number": known[agent_id].number,
-            **_call_row(sums, spent["wrap_up"]),
-            "state_seconds": {state: round(seconds) for state, seconds in spent.items()},
-            "occupancy": _occupancy(spent),
-        })
-    first = period.start.astimezone(period.zone).date()
-    last = (period.end - timedelta(microseconds=1)).astimezone(period.zone).date()
+    now = now or timezone.now()
+    states = state_seconds(organization_id, period, now, use_rollup)
+    cube = call_cube(organization_id, period, now, use_rollup)
     return {
-        "totals": total,
-        "agent": agent_rows,
-        "disposition": by_disposition(organization_id, period),
-        "hour": [{"hour": hour, **_call_row(hours.get(hour, empty))} for hour in range(24)],
-        "day": [{"day": (first + timedelta(days=n)).isoformat(), **_call_row(days.get(first + timedelta(days=n), empty))}
-                for n in range((last - first).days + 1)],
+        "totals": totals_row(cube, states),
+        "agent": agent_rows(cube, states),
+        "disposition": by_disposition(organization_id, period, now, use_rollup),
+        "hour": _hour_rows(cube),
+        "day": _day_rows(cube, period),
     }
 
 

@@ -7,16 +7,18 @@ from tenants.scoping import OrganizationScopedAdmin, organization_of
 
 @admin.register(Organization)
 class OrganizationAdmin(OrganizationScopedAdmin):
-    list_display = ["name", "time_zone", "created_at"]
+    list_display = ["name", "time_zone", "retention_days", "created_at"]
     search_fields = ["name"]
     supervisor_can = frozenset({"view"})
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.organization_update(organization=obj, name=obj.name, time_zone=obj.time_zone)
+            services.organization_update(organization=obj, name=obj.name, time_zone=obj.time_zone,
+                                         retention_days=obj.retention_days)
         else:
             created = services.organization_create(name=obj.name)
-            services.organization_update(organization=created, name=obj.name, time_zone=obj.time_zone)
+            services.organization_update(organization=created, name=obj.name, time_zone=obj.time_zone,
+                                         retention_days=obj.retention_days)
             obj.pk, obj.created_at = created.pk, created.created_at
             obj._state.adding = False
 

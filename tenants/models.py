@@ -8,6 +8,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
@@ -23,6 +24,12 @@ class Organization(models.Model):
     # by them are in this zone. Stored times stay UTC.
     time_zone = models.CharField(
         max_length=64, default="UTC", validators=[validate_time_zone], help_text="IANA name, e.g. Asia/Kolkata"
+    )
+    # How long finished calls, their events and webhooks are kept (callcenter/retention.py);
+    # empty: the RETENTION_DAYS setting.
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(36_500)],
+        help_text="Days finished calls and their webhooks are kept; empty for the default (RETENTION_DAYS)",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

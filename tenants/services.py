@@ -16,9 +16,23 @@ def organization_create(*, name: str) -> Organization:
         raise ServiceError(f"An organization named {name!r} exists already", status=409, code="conflict") from None
 
 
-def organization_update(*, organization: Organization, name: str, time_zone: str | None = None) -> Organization:
+_UNCHANGED = object()
+
+
+def organization_update(
+    *, organization: Organization, name: str, time_zone: str | None = None, retention_days: object = _UNCHANGED
+) -> Organization:
+    """Rename; with `time_zone`, move the organization's calendar; with `retention_days` (an
+    int, or None for the RETENTION_DAYS default), change how long its finished calls are kept."""
     organization.name = name
     fields = ["name"]
+    if retention_days is not _UNCHANGED:
+        if retention_days is not None and (
+            not isinstance(retention_days, int) or isinstance(retention_days, bool) or not 1 <= retention_days <= 36_500
+        ):
+            raise ServiceError("retention_days is a whole number of days from 1 to 36500", code="validation_error")
+        organization.retention_days = retention_days
+        fields.append("retention_days")
     if time_zone is not None:
         try:
             validate_time_zone(time_zone)

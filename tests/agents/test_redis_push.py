@@ -5,6 +5,7 @@ import os
 import secrets
 import signal
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,6 +29,17 @@ from calls import realtime
 from tests.conftest import needs
 sent = realtime.agent_notification(int(sys.argv[1]), {"notificationID": 0, "token": sys.argv[2]})
 sys.exit(0 if sent else 1)
+"""
+
+
+# The same, for a call update: handed to the push loop without waiting, then the process exits.
+HANDED_OVER = """
+import sys, django
+django.setup()
+from calls import realtime
+for n in range(20):
+    realtime.send(realtime.agent_group(int(sys.argv[1])), {"type": "agent.notification",
+                  "notification": {"notificationID": n, "token": sys.argv[2]}}, wait=False)
 """
 
 
@@ -79,3 +91,47 @@ async def test_it_streams_a_call_run_by_a_separate_worker_process(redis_layer, a
     finally:
         worker.send_signal(signal.SIGTERM)
         await worker.wait()
+
+
+async def test_pushes_handed_over_without_waiting_leave_in_order_before_the_process_exits(redis_layer, agent):
+    console = await socket("/ws/console/", agent.user)
+    assert (await console.connect())[0]
+    token = secrets.token_hex(8)
+
+    pusher = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HANDED_OVER, str(agent.pk), token, cwd=BASE_DIR, env=child_env()
+    )
+    assert await pusher.wait() == 0
+
+    received = [(await console.receive_json_from(timeout=10))["notification"] for _ in range(20)]
+    assert received == [{"notificationID": n, "token": token} for n in range(20)]
+    await console.disconnect()
+
+
+async def test_no_thread_waits_for_a_fan_out(redis_layer, tenant):
+    """A call update returns while the channel layer is still stuck sending it."""
+    from channels.layers import get_channel_layer
+
+    from calls import realtime
+    from tests.conftest import queued_call
+
+    call = await database_sync_to_async(queued_call)(tenant)
+    layer = get_channel_layer()
+    release, sent = threading.Event(), []
+    real_group_send = layer.group_send
+
+    async def stuck_group_send(group, message):
+        await asyncio.get_running_loop().run_in_executor(None, release.wait, 10)
+        sent.append(group)
+        await real_group_send(group, message)
+
+    layer.group_send = stuck_group_send
+    try:
+        realtime.call_changed(call)  # would block here for as long as Redis is stuck if it waited
+        assert sent == [] and not realtime.flush(timeout=0.1)
+        release.set()
+        assert realtime.flush(timeout=10)
+        assert sent == [realtime.org_group(tenant.organization.pk)]
+    finally:
+        release.set()
+        layer.group_send = real_group_send

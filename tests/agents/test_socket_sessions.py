@@ -6,6 +6,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from callcenter.asgi import application
+from tenants.models import Membership
 from tests.agents.conftest import PASSWORD, login
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -26,6 +27,9 @@ async def _open(path, session):
     communicator = _socket(path, session)
     connected, _ = await communicator.connect()
     assert connected
+    # Answered only once the consumer has finished opening (presence, agent state).
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
     return communicator
 
 
@@ -66,7 +70,7 @@ async def test_a_password_change_closes_the_sockets_of_older_sessions(agent):
     assert (await _socket("/ws/console/", session).connect())[0] is False
 
 
-@pytest.mark.parametrize("how", ["agent inactive", "user inactive"])
+@pytest.mark.parametrize("how", ["agent inactive", "user inactive", "agent row deleted", "membership deleted"])
 async def test_deactivation_or_removal_closes_the_socket_and_refuses_reconnecting(agent, how):
     session = await _session_of(agent.user)
     communicator = await _open("/ws/console/", session)
@@ -75,9 +79,13 @@ async def test_deactivation_or_removal_closes_the_socket_and_refuses_reconnectin
         if how == "agent inactive":
             agent.is_active = False
             agent.save()
-        else:
+        elif how == "user inactive":
             agent.user.is_active = False
             agent.user.save()
+        elif how == "agent row deleted":  # removed from the organization, as admin's delete does
+            agent.delete()
+        else:
+            Membership.objects.filter(user=agent.user).delete()
 
     await database_sync_to_async(act)()
 

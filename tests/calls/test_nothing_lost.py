@@ -1,6 +1,7 @@
 """Nothing lost: priorities, retries of transient failures, tasks of dead workers, deadlines,
 and the answer webhook that nothing may skip."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from calls import delivery, jobs, lifecycle, placement, sweeper, timers
 from calls.carriers import sandbox
 from calls.models import Call, CallEvent, WebhookDelivery, WorkerHeartbeat
 from tests.calls.test_sandbox_calls import place
-from tests.conftest import queued_call
+from tests.conftest import STREAM_JSON, queued_call
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -191,4 +192,55 @@ def test_an_answer_webhook_the_call_outlived_is_canceled_not_retried_forever(ten
     DBTaskResult.objects.all().delete()
     sweeper.sweep()
     assert not tasks_named("resolve_answer_task").exists()
+    assert "/answer" not in webhook_server.paths()
+
+
+@pytest.mark.parametrize("answer_fails", [False, True], ids=["answer", "fallback"])
+def test_an_answer_the_customer_gave_before_a_crash_moves_the_call_on_when_run_again(
+        tenant, webhook_server, monkeypatch, answer_fails):
+    # The customer answered (answer URL, or the fallback after the answer URL failed), then
+    # the database connection was lost before the call moved on: the retry must not strand
+    # the call in `answered`, nor ask the customer a second time.
+    call = place(tenant, webhook_server, "+918000000001")
+    if answer_fails:
+        webhook_server.responses["/answer"] = (500, {}, 0)
+        Call.objects.filter(pk=call.pk).update(fallback_answer_url=webhook_server.url("/fallback"))
+        webhook_server.responses["/fallback"] = (200, STREAM_JSON, 0)
+    placement.place(call.pk)
+    sandbox.sandbox_step.call(call.pk, "dial")
+    sandbox.sandbox_step.call(call.pk, "answer")
+    real_transition = lifecycle.transition
+
+    def connection_lost(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(lifecycle, "transition", connection_lost)
+    with pytest.raises(OperationalError):
+        delivery.resolve_answer(call.pk)
+    monkeypatch.setattr(lifecycle, "transition", real_transition)
+    delivery.resolve_answer(call.pk)
+
+    call.refresh_from_db()
+    assert call.status == "in_progress" and call.stream["url"] == "wss://media.example.com/ws"
+    asked = [path for path in webhook_server.paths() if path in ("/answer", "/fallback")]
+    assert asked == (["/answer", "/fallback"] if answer_fails else ["/answer"])
+
+
+def test_the_sweeper_resolves_an_answered_call_whose_resolution_was_lost(tenant, webhook_server, run_tasks):
+    call = place(tenant, webhook_server, "+918000000001")
+    placement.place(call.pk)
+    sandbox.sandbox_step.call(call.pk, "dial")
+    sandbox.sandbox_step.call(call.pk, "answer")
+    answer = WebhookDelivery.objects.get(call=call, kind="answer")
+    # The customer was asked and answered; the task that would have moved the call on is gone.
+    WebhookDelivery.objects.filter(pk=answer.pk).update(
+        state="delivered", attempts=1, response_code=200, response_body=json.dumps(STREAM_JSON))
+    DBTaskResult.objects.all().delete()
+    Call.objects.filter(pk=call.pk).update(answered_at=timezone.now() - delivery.ANSWER_BUDGET - timedelta(seconds=1))
+    sweeper.sweep()
+    sweeper.sweep()
+    assert tasks_named("resolve_answer_task").count() == 1
+    run_tasks(wait=3)
+    call.refresh_from_db()
+    assert call.status == "completed" and call.stream["url"] == STREAM_JSON["stream"]["url"]
     assert "/answer" not in webhook_server.paths()

@@ -20,5 +20,12 @@ def desk(tenant, **fields):
     return DeskSettings.objects.update_or_create(organization=tenant.organization, defaults=fields)[0]
 
 
+def organization_zone(tenant, name):
+    """The organization's time zone: every time its people read or type is in it."""
+    from tenants.services import organization_update
+
+    organization_update(organization=tenant.organization, name=tenant.organization.name, time_zone=name)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives a real headless Chromium against a served copy of the app")

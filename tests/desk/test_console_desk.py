@@ -8,7 +8,7 @@ from django.utils import timezone
 from agents import desk as desk_services
 from calls import lifecycle
 from calls.models import CallStatus
-from tests.desk.conftest import desk
+from tests.desk.conftest import desk, organization_zone
 
 
 def post(client, url, body):
@@ -62,7 +62,7 @@ def test_screen_pop_history_and_disposition(agent_client, agent, tenant, outcome
 
 
 def test_a_callback_is_scheduled_from_the_console_and_reminded(agent_client, agent, tenant):
-    desk(tenant, time_zone="Asia/Kolkata")
+    organization_zone(tenant, "Asia/Kolkata")
     client = _csrf(agent_client)
     due = (timezone.now() + timedelta(days=1)).astimezone(timezone.get_fixed_timezone(330))
     made = post(client, "/console/callbacks", {"number": "+918000000111", "due_at": due.strftime("%Y-%m-%dT%H:%M"),
@@ -70,7 +70,10 @@ def test_a_callback_is_scheduled_from_the_console_and_reminded(agent_client, age
     assert made.status_code == 200, made.json()
     assert made.json()["callback"]["due_local"] == due.strftime("%Y-%m-%d %H:%M")
     callback_id = made.json()["callback"]["id"]
-    assert [c["id"] for c in client.get("/console/state").json()["callbacks"]] == [callback_id]
+    state = client.get("/console/state").json()
+    assert [c["id"] for c in state["callbacks"]] == [callback_id]
+    assert state["settings"]["time_zone"] == "Asia/Kolkata"
+    assert state["callbacks"][0]["time_zone"] == "Asia/Kolkata"
     # Not due yet: no reminder.
     assert desk_services.callback_reminder_send(callback_id=callback_id) is False
     assert post(client, f"/console/callbacks/{callback_id}/done", {}).json()["callback"]["status"] == "done"

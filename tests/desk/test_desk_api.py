@@ -9,7 +9,7 @@ from agents import services
 from agents.models import Callback, CallDisposition, Contact
 from calls import lifecycle
 from calls.models import CallStatus
-from tests.desk.conftest import desk
+from tests.desk.conftest import organization_zone
 
 
 def test_an_agents_state_is_read_and_set_with_a_pause_reason(tenant, agent, reasons):
@@ -85,7 +85,7 @@ def test_a_finished_call_gets_a_disposition_from_its_own_organization(tenant, ot
 
 
 def test_callbacks_are_scheduled_in_the_organizations_time_zone(tenant, agent):
-    desk(tenant, time_zone="Asia/Kolkata")
+    organization_zone(tenant, "Asia/Kolkata")
     tomorrow = (timezone.now() + timedelta(days=1)).astimezone(UTC).date()
     response = tenant.api.post("/api/v1/callbacks", {
         "agent_id": agent.pk, "number": "+918000000111", "due_at": f"{tomorrow}T16:00:00", "note": "After lunch",

@@ -61,6 +61,8 @@ class App:
             "CALL_CREATE_RATE": "1000/s",
             "PUBLIC_BASE_URL": self.base_url,
             "LOG_LEVEL": "WARNING",
+            # stop_all waits 10 s for a SIGTERMed server; its in-process worker must not wait longer.
+            "WORKER_SHUTDOWN_GRACE": "5",
         }
         self.env.pop("REDIS_URL", None)
         self.processes = {}

@@ -1,7 +1,10 @@
+import signal
+
 import uvicorn
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from callcenter import worker
+from callcenter import metrics, worker
 
 
 class Command(BaseCommand):
@@ -15,7 +18,20 @@ class Command(BaseCommand):
         )
 
     def handle(self, *, host, port, no_worker, **options):
-        if not no_worker:
-            worker.start()
+        running = None if no_worker else worker.start()
+        # Uvicorn takes SIGTERM/SIGINT while it serves and raises them again once it has shut
+        # down; these handlers take that second delivery, so the worker threads below still
+        # get their graceful stop instead of the process dying at once.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: None)
         self.stdout.write(f"Serving on http://{host}:{port}/ (worker {'off' if no_worker else 'on'})")
-        uvicorn.run("callcenter.asgi:application", host=host, port=port, log_level="info", lifespan="off")
+        # Uvicorn's lines go through our logging configuration (JSON or console, with request
+        # ids); its access log is replaced by callcenter.logs.RequestIdMiddleware's line.
+        uvicorn.run("callcenter.asgi:application", host=host, port=port, log_level="info", lifespan="off",
+                    log_config=None, access_log=False,
+                    # SIGTERM: stop accepting, let requests finish for this long; sockets are
+                    # closed with 1012 ("service restart"), which the pages reconnect after.
+                    timeout_graceful_shutdown=settings.WEB_SHUTDOWN_GRACE)
+        if running is not None:
+            running.shutdown()
+        metrics.process_exit()

@@ -3,7 +3,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 
-from callcenter import worker
+from callcenter import metrics, worker
 
 
 class Command(BaseCommand):
@@ -16,6 +16,10 @@ class Command(BaseCommand):
         stopped = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stopped.set())
-        worker.start(threads=threads)
+        running = worker.start(threads=threads)
         self.stdout.write("Worker running.")
         stopped.wait()
+        # SIGTERM: finish the running tasks (up to WORKER_SHUTDOWN_GRACE), hand back the rest.
+        self.stdout.write("Worker stopping.")
+        running.shutdown()
+        metrics.process_exit()

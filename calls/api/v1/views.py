@@ -6,12 +6,12 @@ What every /api/v1 view shares (who may call, pages, errors) is tenants/api.py.
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from calls import idempotency, recordings, selectors, services
-from calls.api.serializers import AppWriteSerializer, CallCreateSerializer
+from calls.api.serializers import CALL_CREATE_EXAMPLE, AppWriteSerializer, CallCreateSerializer
 from calls.api.throttling import CallCreateThrottle
 from calls.api.v1 import serializers as v1
 from tenants.api import IDEMPOTENCY_KEY, PAGE_PARAMETERS, V1View, id_parameter, page_of, responses
@@ -57,18 +57,7 @@ class CallListView(V1View):
             )
         ],
         responses=responses({201: v1.CallSerializer}, 415, 422, 429),
-        examples=[
-            OpenApiExample(
-                "A sandbox call",
-                request_only=True,
-                value={
-                    "from": "+918000000001",
-                    "to": "+918000000002",
-                    "answer_url": "https://crm.example.com/answer",
-                    "hangup_url": "https://crm.example.com/hangup",
-                },
-            )
-        ],
+        examples=[CALL_CREATE_EXAMPLE],
     )
     def post(self, request):
         data = self.validated(CallCreateSerializer)
