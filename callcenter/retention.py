@@ -9,7 +9,8 @@ are never touched: only final statuses qualify.
 
 Another kind of data is one more line in STEPS, e.g.
     Step("call recordings", Recording, lambda cutoff: Q(created_at__lt=cutoff)),
-(deleting a call deletes what cascades from it: events, webhook deliveries, dispositions.)
+(deleting a call deletes what cascades from it: events, webhook deliveries, dispositions,
+its recording, whose file leaves with the row: calls.recordings.recording_file_delete.)
 
 `manage.py purge_old_data` runs it by hand; the workers queue `purge_task` every
 RETENTION_INTERVAL seconds.

@@ -15,3 +15,9 @@ class CallsConfig(AppConfig):
                          placement.carrier_hangup_schedule, sandbox.answer_resolved, metrics.call_count,
                          bridge.call_ended, recordings.sandbox_call_ended):
             lifecycle.transitioned.connect(receiver, dispatch_uid=f"{receiver.__module__}.{receiver.__name__}")
+        # A recording's file leaves with its row, whatever deletes it (retention's cascade too).
+        from django.db.models.signals import post_delete
+
+        from calls.models import Recording
+
+        post_delete.connect(recordings.recording_file_delete, sender=Recording, dispatch_uid="recording_file_delete")

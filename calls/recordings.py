@@ -291,26 +291,37 @@ def audio_response(request: HttpRequest, recording: Recording, *, download: bool
     return streamed
 
 
+def recording_file_delete(sender: Any, *, instance: Recording, **kwargs: Any) -> None:
+    """post_delete receiver: however a recording row goes (retention deleting its call, this
+    module, the admin), its file goes once the deletion commits (a rollback keeps both)."""
+    name = instance.file.name
+    if not name:
+        return
+    storage = instance.file.storage
+
+    def delete() -> None:
+        try:
+            storage.delete(name)
+        except OSError:
+            logger.warning("recording file %s could not be deleted", name)
+
+    transaction.on_commit(delete)
+
+
 def recordings_delete_before(organization: Organization, cutoff: datetime, batch_size: int = 500) -> int:
     """Delete `organization`'s recordings created before `cutoff`, rows and files; the count deleted.
 
-    Works in batches of `batch_size` so a long retention backlog never holds one huge
-    transaction. A file is deleted after its row is gone (a missing file is not an error).
+    Works in batches of `batch_size`, each its own short transaction, so a long retention
+    backlog never holds one huge one. Files go as each batch commits (recording_file_delete).
     """
     deleted = 0
     while True:
-        batch = list(
-            Recording.objects.filter(organization=organization, created_at__lt=cutoff)
-            .order_by("created_at", "pk").values_list("pk", "file")[:batch_size]
-        )
-        if not batch:
-            return deleted
-        Recording.objects.filter(pk__in=[pk for pk, _ in batch]).delete()
-        storage = Recording._meta.get_field("file").storage
-        for _, name in batch:
-            if name:
-                try:
-                    storage.delete(name)
-                except OSError:
-                    logger.warning("recording file %s could not be deleted", name)
-        deleted += len(batch)
+        with transaction.atomic():
+            ids = list(
+                Recording.objects.filter(organization=organization, created_at__lt=cutoff)
+                .order_by("created_at", "pk").values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return deleted
+            Recording.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)

@@ -211,3 +211,36 @@ def test_the_webhook_guides_recording_ready_has_the_fields_a_real_one_carries(te
     assert {name: type(value) for name, value in documented.items()} == {
         name: type(value) for name, value in real.items()
     }
+
+
+def test_retention_deleting_an_old_call_deletes_its_recordings_file(tenant, _recordings_in_a_temporary_folder):
+    from callcenter import retention
+    from tests.conftest import queued_call
+
+    old = queued_call(tenant, record=True, status="completed")
+    kept = queued_call(tenant, record=True, status="completed")
+    Call.objects.filter(pk=old.pk).update(ended_at=timezone.now() - timedelta(days=400))
+    Call.objects.filter(pk=kept.pk).update(ended_at=timezone.now())
+    gone = recordings.recording_store(call=old, data=wav_bytes(0.1), format="wav", duration=0.1)
+    stays = recordings.recording_store(call=kept, data=wav_bytes(0.1), format="wav", duration=0.1)
+    gone_path = _recordings_in_a_temporary_folder / gone.file.name
+    stays_path = _recordings_in_a_temporary_folder / stays.file.name
+
+    retention.purge()
+
+    assert list(Recording.objects.values_list("pk", flat=True)) == [stays.pk]
+    assert not gone_path.exists() and stays_path.exists()
+
+
+def test_a_rolled_back_deletion_keeps_the_file(tenant, _recordings_in_a_temporary_folder):
+    from django.db import transaction
+
+    from tests.conftest import queued_call
+
+    call = queued_call(tenant, record=True, status="completed")
+    recording = recordings.recording_store(call=call, data=wav_bytes(0.1), format="wav", duration=0.1)
+    path = _recordings_in_a_temporary_folder / recording.file.name
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Recording.objects.filter(pk=recording.pk).delete()
+        raise RuntimeError("changed my mind")
+    assert Recording.objects.filter(pk=recording.pk).exists() and path.exists()
