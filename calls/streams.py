@@ -1,6 +1,8 @@
 """Validates the Stream JSON a customer's answer webhook returns (docs/providers.md, "Stream JSON")."""
 
 import json
+import secrets
+import time
 
 from calls import urlguard
 
@@ -9,6 +11,35 @@ CODEC_RATES = {
     "PCMU": (8000,),
     "L16": (8000, 16000, 24000, 32000, 44100, 48000),
 }
+
+# The SFVoPI stream as our side speaks it to a customer's media server: the sandbox's own
+# stream (calls/carriers/sandbox_media.py) and the bridge (calls/media/bridge.py).
+CONTENT_TYPES = {"PCMA": "audio/PCMA", "PCMU": "audio/PCMU", "L16": "audio/x-l16"}
+CODECS_BY_CONTENT_TYPE = {content_type.lower(): codec for codec, content_type in CONTENT_TYPES.items()}
+DIRECTION_TAGS = {"INBOUND": "IN", "OUTBOUND": "OUT", "BOTH": "BI"}
+# Connection attempts before giving up: for the first connection, and after a drop.
+CONNECT_ATTEMPTS = 3
+RECONNECT_ATTEMPTS = 6
+OPEN_TIMEOUT_SECONDS = 10
+_BACKOFF_FIRST_SECONDS = 0.25
+_BACKOFF_CAP_SECONDS = 5.0
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def reconnect_delay(failures: int) -> float:
+    """Seconds to wait before the next attempt after `failures` failed ones."""
+    return min(_BACKOFF_FIRST_SECONDS * 2 ** (failures - 1), _BACKOFF_CAP_SECONDS)
+
+
+def ulid() -> str:
+    """48 bits of milliseconds and 80 random bits in Crockford base32: sortable, 26 characters."""
+    value = int(time.time() * 1000) << 80 | secrets.randbits(80)
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def stream_id(direction: str) -> str:
+    """A stream id in the format Superfone uses, e.g. SFV_STRM_BI_01J…"""
+    return f"SFV_STRM_{DIRECTION_TAGS[direction]}_{ulid()}"
 DIRECTIONS = ("BOTH", "INBOUND", "OUTBOUND")
 
 

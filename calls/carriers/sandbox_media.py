@@ -42,10 +42,8 @@ import base64
 import json
 import logging
 import math
-import secrets
 import sys
 import threading
-import time
 from array import array
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -55,29 +53,18 @@ from django.db import close_old_connections, connection, connections
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from calls import lifecycle, urlguard
+from calls import lifecycle, streams, urlguard
 from calls.media import g711
 from calls.models import FINAL_STATUSES, Call
-from calls.streams import CODEC_RATES
 
 logger = logging.getLogger(__name__)
 
 FRAME_SECONDS = 0.02
 POLL_SECONDS = 0.25
-# Connection attempts before giving up: for the first connection, and after a drop.
-CONNECT_ATTEMPTS = 3
-RECONNECT_ATTEMPTS = 6
-BACKOFF_FIRST_SECONDS = 0.25
-BACKOFF_CAP_SECONDS = 5.0
-OPEN_TIMEOUT_SECONDS = 10
 # After a stall longer than this the frame clock restarts instead of sending a burst.
 MAX_LAG_SECONDS = 0.2
 MAX_QUEUED_SECONDS = 600
 
-CONTENT_TYPES = {"PCMA": "audio/PCMA", "PCMU": "audio/PCMU", "L16": "audio/x-l16"}
-_CODECS_BY_TYPE = {content_type.lower(): codec for codec, content_type in CONTENT_TYPES.items()}
-_DIRECTION_TAGS = {"INBOUND": "IN", "OUTBOUND": "OUT", "BOTH": "BI"}
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DTMF_ROWS = (697, 770, 852, 941)
 _DTMF_COLUMNS = (1209, 1336, 1477, 1633)
 _DTMF_KEYS = ("123A", "456B", "789C", "*0#D")
@@ -152,12 +139,6 @@ def dtmf_key(samples, rate):
     return _DTMF_KEYS[row][column]
 
 
-def ulid():
-    """48 bits of milliseconds and 80 random bits in Crockford base32: sortable, 26 characters."""
-    value = int(time.time() * 1000) << 80 | secrets.randbits(80)
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
-
-
 class Playback:
     """The callee's earpiece: audio queued by playAudio, with checkpoints between the clips."""
 
@@ -217,8 +198,8 @@ class _Stream:
         self.stream = stream
         self.codec = stream["codec"]
         self.rate = stream["sample_rate"]
-        self.stream_id = f"SFV_STRM_{_DIRECTION_TAGS[stream['direction']]}_{ulid()}"
-        self.media_format = {"contentType": CONTENT_TYPES[self.codec], "sampleRate": self.rate}
+        self.stream_id = streams.stream_id(stream['direction'])
+        self.media_format = {"contentType": streams.CONTENT_TYPES[self.codec], "sampleRate": self.rate}
         self.frame_samples = round(self.rate * FRAME_SECONDS)
         self.silence = base64.b64encode(encode(array("h", bytes(2 * self.frame_samples)), self.codec)).decode()
         self.playback = Playback()
@@ -324,12 +305,12 @@ class _Engine:
                     socket = await self._connect(active)
                 except (OSError, WebSocketException, urlguard.UnsafeURL) as exc:
                     failures += 1
-                    if failures >= (RECONNECT_ATTEMPTS if connected else CONNECT_ATTEMPTS):
+                    if failures >= (streams.RECONNECT_ATTEMPTS if connected else streams.CONNECT_ATTEMPTS):
                         logger.warning("sandbox media: cannot connect to %s for call %s after %s attempts: %s",
                                        active.stream["url"], active.call_uuid, failures, exc)
                         active.finish("unreachable")
                         break
-                    delay = min(BACKOFF_FIRST_SECONDS * 2 ** (failures - 1), BACKOFF_CAP_SECONDS)
+                    delay = streams.reconnect_delay(failures)
                     try:
                         await asyncio.wait_for(active.over.wait(), delay)
                     except TimeoutError:
@@ -358,7 +339,7 @@ class _Engine:
             url,
             host=addresses[0],
             proxy=None,
-            open_timeout=OPEN_TIMEOUT_SECONDS,
+            open_timeout=streams.OPEN_TIMEOUT_SECONDS,
             user_agent_header="callcenter-sandbox-media/1.0",
         )
 
@@ -434,12 +415,12 @@ class _Engine:
     def _incoming_audio(active, media):
         if not isinstance(media, dict) or not isinstance(media.get("payload"), str):
             raise ValueError("playAudio needs media.payload")
-        content_type = media.get("contentType", CONTENT_TYPES[active.codec])
-        codec = _CODECS_BY_TYPE.get(str(content_type).lower())
+        content_type = media.get("contentType", streams.CONTENT_TYPES[active.codec])
+        codec = streams.CODECS_BY_CONTENT_TYPE.get(str(content_type).lower())
         if codec is None:
             raise ValueError(f"unknown contentType {content_type!r}")
-        rate = media.get("sampleRate", active.rate if codec == active.codec else CODEC_RATES[codec][0])
-        if rate not in CODEC_RATES[codec]:
+        rate = media.get("sampleRate", active.rate if codec == active.codec else streams.CODEC_RATES[codec][0])
+        if rate not in streams.CODEC_RATES[codec]:
             raise ValueError(f"sampleRate {rate!r} is not allowed for {codec}")
         if active.playback.pending > MAX_QUEUED_SECONDS * active.rate:
             raise ValueError(f"more than {MAX_QUEUED_SECONDS} s of audio is already queued")

@@ -38,29 +38,19 @@ from django.db import transaction
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from calls import realtime, urlguard
-from calls.carriers.sandbox_media import ulid  # the stream id format Superfone uses
+from calls import realtime, streams, urlguard
 from calls.media import g711
 from calls.models import FINAL_STATUSES, Call, CarrierKind
-from calls.streams import CODEC_RATES
 
 logger = logging.getLogger(__name__)
 
 TOKEN_SALT = "calls.media.bridge"
 # A call lives at most a day (call_time_limit <= 86400) after it is answered.
 TOKEN_MAX_AGE = 2 * 86400
-CONNECT_ATTEMPTS = 3
-RECONNECT_ATTEMPTS = 6
-BACKOFF_FIRST_SECONDS = 0.25
-BACKOFF_CAP_SECONDS = 5.0
-OPEN_TIMEOUT_SECONDS = 10
 # Close codes of our own for a refused carrier socket.
 CLOSE_BAD_TOKEN = 4403
 CLOSE_NO_STREAM = 4404
 
-CONTENT_TYPES = {"PCMA": "audio/PCMA", "PCMU": "audio/PCMU", "L16": "audio/x-l16"}
-_CODECS_BY_TYPE = {value.lower(): codec for codec, value in CONTENT_TYPES.items()}
-_DIRECTION_TAGS = {"INBOUND": "IN", "OUTBOUND": "OUT", "BOTH": "BI"}
 # Carriers streaming through the bridge (their <Stream> gets our URL).
 BRIDGED_CARRIERS = frozenset({CarrierKind.VOBIZ})
 
@@ -121,7 +111,7 @@ class Translator:
         self.codec, self.rate = stream["codec"], stream["sample_rate"]
         self.carrier_codec, self.carrier_rate = vobiz_format_for(stream)
         self.carrier_stream_id = ""
-        self.media_format = {"contentType": CONTENT_TYPES[self.codec], "sampleRate": self.rate}
+        self.media_format = {"contentType": streams.CONTENT_TYPES[self.codec], "sampleRate": self.rate}
         self._inbound = self._make_inbound()
         self._outbound: dict[tuple[str, int], g711.Transcoder] = {}
 
@@ -193,12 +183,12 @@ class Translator:
     def _play(self, media: Any) -> str:
         if not isinstance(media, dict) or not isinstance(media.get("payload"), str):
             raise ValueError("playAudio needs media.payload")
-        content_type = str(media.get("contentType", CONTENT_TYPES[self.codec])).split(";")[0].strip()
-        codec = _CODECS_BY_TYPE.get(content_type.lower())
+        content_type = str(media.get("contentType", streams.CONTENT_TYPES[self.codec])).split(";")[0].strip()
+        codec = streams.CODECS_BY_CONTENT_TYPE.get(content_type.lower())
         if codec is None:
             raise ValueError(f"unknown contentType {content_type!r}")
-        rate = media.get("sampleRate", self.rate if codec == self.codec else CODEC_RATES[codec][0])
-        if rate not in CODEC_RATES[codec]:
+        rate = media.get("sampleRate", self.rate if codec == self.codec else streams.CODEC_RATES[codec][0])
+        if rate not in streams.CODEC_RATES[codec]:
             raise ValueError(f"sampleRate {rate!r} is not allowed for {codec}")
         try:
             data = base64.b64decode(media["payload"], validate=True)
@@ -257,7 +247,7 @@ class BridgeSocket:
             await self.asgi_send({"type": "websocket.close", "code": CLOSE_BAD_TOKEN})
             return
         self.call_id, call_uuid, stream = found
-        stream_id = f"SFV_STRM_{_DIRECTION_TAGS[stream['direction']]}_{ulid()}"
+        stream_id = streams.stream_id(stream['direction'])
         self.translator = Translator(call_uuid, stream, stream_id)
         loop = asyncio.get_running_loop()
         realtime.bind_loop(loop)
@@ -332,7 +322,7 @@ class BridgeSocket:
         addresses = await loop.run_in_executor(None, urlguard.resolve_public_addresses, "http" + url[2:])
         # No per-message compression: base64 audio barely shrinks, and deflating every 20 ms
         # frame costs CPU on both ends.
-        return await connect(url, host=addresses[0], proxy=None, open_timeout=OPEN_TIMEOUT_SECONDS,
+        return await connect(url, host=addresses[0], proxy=None, open_timeout=streams.OPEN_TIMEOUT_SECONDS,
                              compression=None, user_agent_header="callcenter-media-bridge/1.0")
 
     async def _customer_side(self) -> None:
@@ -343,12 +333,12 @@ class BridgeSocket:
                 socket = await self._connect_customer()
             except (OSError, WebSocketException, urlguard.UnsafeURL, TimeoutError) as exc:
                 failures += 1
-                if failures >= (RECONNECT_ATTEMPTS if connected else CONNECT_ATTEMPTS):
+                if failures >= (streams.RECONNECT_ATTEMPTS if connected else streams.CONNECT_ATTEMPTS):
                     logger.warning("media bridge: cannot reach the customer's stream for call %s: %s",
                                    self.translator.call_uuid, exc)
                     await self._end()
                     return
-                await asyncio.sleep(min(BACKOFF_FIRST_SECONDS * 2 ** (failures - 1), BACKOFF_CAP_SECONDS))
+                await asyncio.sleep(streams.reconnect_delay(failures))
                 continue
             failures, connected = 0, True
             self.customer = socket
