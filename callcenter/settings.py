@@ -149,6 +149,12 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# HTTP requests one web process works on at once (0: no bound); beyond it a request waits
+# in line up to REQUEST_QUEUE_TIMEOUT seconds, then gets 503 with Retry-After
+# (callcenter/admission.py). Kept below DATABASE_POOL_SIZE so requests rarely wait for a connection.
+REQUEST_CONCURRENCY = env.int("REQUEST_CONCURRENCY", default=8)
+REQUEST_QUEUE_TIMEOUT = env.float("REQUEST_QUEUE_TIMEOUT", default=1.0)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
