@@ -65,6 +65,46 @@ def send(group, message):
         return False
 
 
+# Call updates through Redis are handed to the push loop and not waited for, so the request
+# or task that changed the call spends no Redis round trip on them. One consumer sends them
+# in the order they were handed over, so a call's updates reach browsers in order. While
+# Redis is slow the line holds at most PUSH_BACKLOG; past that, updates are dropped (logged).
+PUSH_BACKLOG = 10_000
+_outbox: asyncio.Queue | None = None  # touched only on the push loop
+
+
+def send_later(group, message) -> None:
+    """Send `message` to `group` without waiting for it; failures are logged and dropped."""
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer):
+        send(group, message)  # in-process: no network to wait for
+        return
+    try:
+        _loop_for_pushes().call_soon_threadsafe(_hand_over, layer, group, message)
+    except RuntimeError:  # the loop closed under us (interpreter shutting down)
+        logger.warning("live push to %s dropped: push loop closed", group)
+
+
+def _hand_over(layer, group, message):
+    global _outbox
+    if _outbox is None:
+        _outbox = asyncio.Queue(maxsize=PUSH_BACKLOG)
+        asyncio.get_running_loop().create_task(_deliver(_outbox))
+    try:
+        _outbox.put_nowait((layer, group, message))
+    except asyncio.QueueFull:
+        logger.warning("live push to %s dropped: %d pushes waiting", group, PUSH_BACKLOG)
+
+
+async def _deliver(outbox):
+    while True:
+        layer, group, message = await outbox.get()
+        try:
+            await asyncio.wait_for(layer.group_send(group, message), 5)
+        except Exception:
+            logger.warning("live push to %s failed", group, exc_info=True)
+
+
 def _send_in_process(layer, group, message):
     loop = _server_loop
     if loop is None or loop.is_closed():
@@ -88,9 +128,9 @@ def call_push(sender, *, call: Call, **kwargs) -> None:
 def call_changed(call: Call) -> None:
     """Push `call` as committed (the lifecycle loads it with its app, so this reads nothing)."""
     message = {"type": "call.update", "call": call_public(call)}
-    send(org_group(call.organization_id), message)
+    send_later(org_group(call.organization_id), message)
     if call.agent_id:
-        send(agent_group(call.agent_id), message)
+        send_later(agent_group(call.agent_id), message)
 
 
 def agent_notification(agent_id, notification):
