@@ -105,6 +105,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "callcenter.urls"
+# Paths whose middleware chain and view run in one thread under ASGI (callcenter/handlers.py):
+# the APIs, which serve no static files and have no async views.
+ONE_THREAD_PATH_PREFIXES = ["/superfone/", "/api/v1/", "/webhooks/"]
 ASGI_APPLICATION = "callcenter.asgi.application"
 
 TEMPLATES = [

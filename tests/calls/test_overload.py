@@ -94,6 +94,8 @@ def test_create_call_past_capacity_answers_success_429_or_503_and_stores_one_cal
         # A small pool per process, so 64 clients are far past what it can serve at once.
         "DATABASE_POOL_SIZE": "2",
         "DATABASE_POOL_TIMEOUT": "0.5",
+        # A short line, so the flood goes past what the process serves within it.
+        "REQUEST_QUEUE_TIMEOUT": "0.1",
         # The organization's rate limit is not what this test is about: raised well past the flood.
         "CALL_CREATE_RATE": "100000/s",
     })  # fmt: skip
@@ -109,6 +111,7 @@ def test_create_call_past_capacity_answers_success_429_or_503_and_stores_one_cal
         unexpected = [(status, body) for _, status, _, body in answers if status not in (200, 429, 503)]
         assert not unexpected, f"answers other than 200/429/503: {statuses}; first: {unexpected[:3]}"
         assert statuses[200] > 0, f"nothing was accepted under the flood: {statuses}"
+        assert statuses[503] > 0, f"the flood never went past capacity: {statuses}"
         for _, status, headers, body in answers:
             if status in (429, 503):
                 assert int(headers.get("Retry-After", "0")) >= 1, (status, headers)
