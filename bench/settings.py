@@ -8,4 +8,4 @@ from callcenter.settings import *  # noqa: F403
 ROOT_URLCONF = "bench.urls"
 
 # The bare view takes the same path through the server as the API it is compared with.
-ONE_THREAD_PATH_PREFIXES = [*ONE_THREAD_PATH_PREFIXES, "/bench/"]  # noqa: F405
+API_PATH_PREFIXES = [*API_PATH_PREFIXES, "/bench/"]  # noqa: F405

@@ -1,4 +1,4 @@
-"""How many HTTP requests a web process works on at once (REQUEST_CONCURRENCY).
+"""How many API requests a web process works on at once (REQUEST_CONCURRENCY).
 
 Under ASGI Django runs every request's synchronous part in a thread of its own, so with
 no bound a flood starts hundreds of threads that fight over the GIL and the database pool:
@@ -6,8 +6,9 @@ each request gets slower, most wait out DATABASE_POOL_TIMEOUT and fail after usi
 and throughput collapses well below what the process serves at a steady load. Here a
 request beyond the bound waits in line on the event loop (no thread, no connection) for
 up to REQUEST_QUEUE_TIMEOUT and is then refused with 503 and Retry-After in the envelope
-of the API it aimed at, before any work is done for it. WebSockets and static files are
-not counted.
+of the API it aimed at, before any work is done for it. Only the API paths
+(API_PATH_PREFIXES) are counted: pages are few, some are slow (reports), and must not
+hold the API's slots; WebSockets and static files are not counted either.
 """
 
 import asyncio
@@ -25,8 +26,9 @@ logger = logging.getLogger(__name__)
 class ConcurrencyLimit:
     """ASGI wrapper around the HTTP application: at most `limit` requests inside it at once."""
 
-    def __init__(self, app: Any, *, limit: int, queue_timeout: float) -> None:
+    def __init__(self, app: Any, *, limit: int, queue_timeout: float, prefixes: tuple[str, ...]) -> None:
         self.app = app
+        self.prefixes = prefixes
         self.limit = limit
         self.queue_timeout = queue_timeout
         self._semaphore: asyncio.Semaphore | None = None
@@ -40,7 +42,7 @@ class ConcurrencyLimit:
         return self._semaphore
 
     async def __call__(self, scope, receive, send):
-        if self.limit <= 0 or scope["type"] != "http" or scope["path"].startswith(settings.STATIC_URL):
+        if self.limit <= 0 or scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
             return await self.app(scope, receive, send)
         slots = self._slots()
         try:
@@ -69,4 +71,9 @@ def limited(app: Any) -> Any:
     """`app` behind the process's REQUEST_CONCURRENCY bound (unchanged when it is 0)."""
     if settings.REQUEST_CONCURRENCY <= 0:
         return app
-    return ConcurrencyLimit(app, limit=settings.REQUEST_CONCURRENCY, queue_timeout=settings.REQUEST_QUEUE_TIMEOUT)
+    return ConcurrencyLimit(
+        app,
+        limit=settings.REQUEST_CONCURRENCY,
+        queue_timeout=settings.REQUEST_QUEUE_TIMEOUT,
+        prefixes=tuple(settings.API_PATH_PREFIXES),
+    )

@@ -20,7 +20,7 @@ from django.core.handlers.base import BaseHandler
 class ApiInOneThreadHandler(ASGIHandler):
     def __init__(self) -> None:
         super().__init__()
-        self._prefixes = tuple(settings.ONE_THREAD_PATH_PREFIXES)
+        self._prefixes = tuple(settings.API_PATH_PREFIXES)
         self._sync = BaseHandler()
         self._sync.load_middleware(is_async=False)
 

@@ -7,6 +7,8 @@ import pytest
 
 from callcenter.admission import ConcurrencyLimit
 
+API = ("/superfone/", "/api/v1/", "/webhooks/")
+
 
 class SlowApp:
     """An ASGI app that holds each request until released, counting how many are inside."""
@@ -20,7 +22,7 @@ class SlowApp:
         self.inside += 1
         self.most = max(self.most, self.inside)
         try:
-            if scope["type"] == "http" and not scope["path"].startswith("/static/"):
+            if scope["type"] == "http" and scope["path"].startswith(API):
                 await self.release.wait()
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b"ok"})
@@ -47,7 +49,7 @@ async def request(app, path, scope_type="http"):
 @pytest.mark.asyncio
 async def test_requests_past_the_bound_wait_then_get_503_with_retry_after_in_their_envelope():
     inner = SlowApp()
-    app = ConcurrencyLimit(inner, limit=2, queue_timeout=0.2)
+    app = ConcurrencyLimit(inner, limit=2, queue_timeout=0.2, prefixes=API)
     held = [asyncio.create_task(request(app, "/superfone/sfvopi/calls")) for _ in range(2)]
     await asyncio.sleep(0.05)
 
@@ -66,7 +68,7 @@ async def test_requests_past_the_bound_wait_then_get_503_with_retry_after_in_the
 @pytest.mark.asyncio
 async def test_a_waiting_request_goes_in_when_a_slot_frees_up():
     inner = SlowApp()
-    app = ConcurrencyLimit(inner, limit=1, queue_timeout=2)
+    app = ConcurrencyLimit(inner, limit=1, queue_timeout=2, prefixes=API)
     first = asyncio.create_task(request(app, "/superfone/sfvopi/calls"))
     await asyncio.sleep(0.05)
     second = asyncio.create_task(request(app, "/superfone/sfvopi/calls"))
@@ -79,14 +81,16 @@ async def test_a_waiting_request_goes_in_when_a_slot_frees_up():
 
 
 @pytest.mark.asyncio
-async def test_static_files_are_not_counted():
+async def test_pages_and_static_files_are_not_counted():
     inner = SlowApp()
-    app = ConcurrencyLimit(inner, limit=1, queue_timeout=0.1)
+    app = ConcurrencyLimit(inner, limit=1, queue_timeout=0.1, prefixes=API)
     held = asyncio.create_task(request(app, "/superfone/sfvopi/calls"))
     await asyncio.sleep(0.05)
 
-    static = await request(app, "/static/console.js")  # while the one slot is taken
+    # While the one slot is taken:
+    static = await request(app, "/static/console.js")
+    page = await request(app, "/floor/reports/")
 
-    assert static[0] == 200
+    assert static[0] == 200 and page[0] == 200
     inner.release.set()
     await held
