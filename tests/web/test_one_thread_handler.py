@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import threading
 from unittest import mock
 
 import pytest
@@ -56,3 +57,20 @@ async def test_a_page_keeps_the_async_chain():
     assert status == 200
     assert headers["x-frame-options"] == "DENY"
     assert returns_to_loop >= 1  # from the sync middleware back to the async ones
+
+
+@pytest.mark.asyncio
+async def test_api_requests_reuse_a_long_lived_thread_instead_of_starting_one_each():
+    handler = ApiInOneThreadHandler()
+    threads = []
+    respond = handler._respond
+
+    def recording(*args):
+        threads.append(threading.current_thread())
+        return respond(*args)
+
+    handler._respond = recording
+    for _ in range(3):
+        assert (await serve(handler, "/superfone/sfvopi/calls"))[0] == 401
+
+    assert len(set(threads)) == 1 and threads[0].name.startswith("api-request")
