@@ -156,8 +156,8 @@ else:
 # API requests one web process works on at once (0: no bound); beyond it a request waits
 # in line up to REQUEST_QUEUE_TIMEOUT seconds, then gets 503 with Retry-After
 # (callcenter/admission.py). Kept below DATABASE_POOL_SIZE so requests rarely wait for a connection;
-# 4 served more and faster than 8 or 16 on two cores at 200 req/s (docs/performance.md).
-REQUEST_CONCURRENCY = env.int("REQUEST_CONCURRENCY", default=4)
+# 8 served more and faster than 4 on two cores, and 16 no more (docs/performance.md).
+REQUEST_CONCURRENCY = env.int("REQUEST_CONCURRENCY", default=8)
 REQUEST_QUEUE_TIMEOUT = env.float("REQUEST_QUEUE_TIMEOUT", default=1.0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
