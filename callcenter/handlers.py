@@ -19,12 +19,14 @@ Pages keep Django's own path, so static files still stream asynchronously.
 import asyncio
 import contextvars
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.base import BaseHandler
+from django.http import HttpResponseBase
 from django.urls import set_script_prefix
 
 # Threads for API requests when REQUEST_CONCURRENCY sets no bound.
@@ -60,11 +62,13 @@ class ApiInOneThreadHandler(ASGIHandler):
         except asyncio.CancelledError:
             pass  # the client went away while the answer was being sent
 
-    def _respond(self, scope, body_file):
+    def _respond(self, scope, body_file) -> HttpResponseBase:
         signals.request_started.send(sender=self.__class__, scope=scope)
-        request, response = self.create_request(scope, body_file)
+        request, refused = self.create_request(scope, body_file)
+        response: Any
         if request is None:
             body_file.close()
+            response = refused  # Django's own answer to a request it cannot read (400, 413)
         else:
             response = self._sync.get_response(request)
         response._handler_class = self.__class__
