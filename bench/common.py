@@ -24,6 +24,8 @@ PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 # The bench's own Redis database; it is flushed at the start of each stack.
 REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "14"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
+# Each stack's throwaway database is named <prefix>_<bench>_<random>.
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench")
 
 
 def percentiles(samples, points=(50, 95, 99)):
@@ -126,7 +128,7 @@ class Stack:
     """A fresh database plus web and worker processes, configured like production."""
 
     def __init__(self, name, *, web_workers=2, worker=True, env=None):
-        self.db = f"bench_{name}_{uuid.uuid4().hex[:6]}"
+        self.db = f"{DB_PREFIX}_{name}_{uuid.uuid4().hex[:6]}"
         self.web_workers = web_workers
         self.with_worker = worker
         self.port = free_port()

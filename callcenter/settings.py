@@ -109,6 +109,10 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "callcenter.urls"
+# The machine-facing paths (the APIs and carrier callbacks): under ASGI their middleware chain
+# and view run in one thread (callcenter/handlers.py), and REQUEST_CONCURRENCY bounds them
+# (callcenter/admission.py). They serve no static files and have no async views.
+API_PATH_PREFIXES = ["/superfone/", "/api/v1/", "/webhooks/"]
 ASGI_APPLICATION = "callcenter.asgi.application"
 
 TEMPLATES = [
@@ -152,6 +156,13 @@ elif env.bool("DATABASE_POOL", default=True):
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# API requests one web process works on at once (0: no bound); beyond it a request waits
+# in line up to REQUEST_QUEUE_TIMEOUT seconds, then gets 503 with Retry-After
+# (callcenter/admission.py). Kept below DATABASE_POOL_SIZE so requests rarely wait for a connection;
+# 8 served more and faster than 4 on two cores, and 16 no more (docs/performance.md).
+REQUEST_CONCURRENCY = env.int("REQUEST_CONCURRENCY", default=8)
+REQUEST_QUEUE_TIMEOUT = env.float("REQUEST_QUEUE_TIMEOUT", default=1.0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -78,6 +78,9 @@ def send(group, message, *, wait=True):
 
 
 # Handed-over pushes: one queue per channel layer on the push loop, drained by one task.
+# While Redis is slow a queue holds at most PUSH_BACKLOG; past that, pushes are dropped
+# (logged): browsers re-sync from the API when they reconnect.
+PUSH_BACKLOG = 10_000
 _queues: dict = {}
 _outstanding = 0
 _settled = threading.Condition()
@@ -90,11 +93,18 @@ def _hand_over(layer, group, message):
         _outstanding += 1
 
     def put():
+        global _outstanding
         queue = _queues.get(layer)
         if queue is None:
-            queue = _queues[layer] = asyncio.Queue()
+            queue = _queues[layer] = asyncio.Queue(maxsize=PUSH_BACKLOG)
             loop.create_task(_drain(layer, queue))
-        queue.put_nowait((group, message))
+        try:
+            queue.put_nowait((group, message))
+        except asyncio.QueueFull:
+            logger.warning("live push to %s dropped: %d pushes waiting", group, PUSH_BACKLOG)
+            with _settled:
+                _outstanding -= 1
+                _settled.notify_all()
 
     loop.call_soon_threadsafe(put)
 

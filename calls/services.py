@@ -5,13 +5,13 @@ functions here: `call_create` is the one creator of a Call, and a call's status 
 only through calls/lifecycle.py.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from calls import lifecycle, placement, realtime, urlguard
@@ -160,29 +160,37 @@ class _Route:
     carrier_account_id: int | None
 
 
-def _sfvopi_route(organization: Organization, from_number: str) -> _Route:
-    """The active app behind `from_number` and the organization's carrier, in one query."""
-    default_account = CarrierAccount.objects.filter(organization=OuterRef("organization"), is_default=True)
-    linked = (
-        LinkedNumber.objects.select_related("app")
-        .filter(
-            organization=organization,
-            number=from_number,
-            app__isnull=False,
-            app__status=SfvopiApp.Status.ACTIVE,
-        )
-        .annotate(
-            carrier_account_id=Subquery(default_account.values("pk")[:1]),
-            carrier_kind=Subquery(default_account.values("kind")[:1]),
-        )
-        .first()
+@functools.cache
+def _route_sql() -> str:
+    app, linked, account = SfvopiApp._meta, LinkedNumber._meta, CarrierAccount._meta
+
+    def col(meta, name):
+        return meta.get_field(name).column
+
+    return (
+        f"SELECT a.*, c.{col(account, 'id')} AS route_account_id, c.{col(account, 'kind')} AS route_carrier_kind"
+        f" FROM {linked.db_table} l JOIN {app.db_table} a ON a.{col(app, 'id')} = l.{col(linked, 'app')}"
+        f" LEFT JOIN {account.db_table} c ON c.{col(account, 'organization')} = l.{col(linked, 'organization')}"
+        f" AND c.{col(account, 'is_default')}"
+        f" WHERE l.{col(linked, 'organization')} = %s AND l.{col(linked, 'number')} = %s AND a.{col(app, 'status')} = %s"
     )
-    if linked is None or linked.app is None:
+
+
+def _sfvopi_route(organization: Organization, from_number: str) -> _Route:
+    """The active app behind `from_number` and the organization's carrier, in one query.
+
+    Written as SQL because it runs on every SFVoPI create-call: the ORM spent more CPU
+    building this statement than PostgreSQL spends running it. Numbers are unique and an
+    organization has at most one default carrier account (one_default_carrier_per_org),
+    so it finds at most one row.
+    """
+    rows = list(SfvopiApp.objects.raw(_route_sql(), [organization.pk, from_number, SfvopiApp.Status.ACTIVE]))
+    if not rows:
         raise ServiceError(
             f"VoIP number {from_number} is not linked to any SFVoPI app for this org", code="number_not_linked"
         )
-    annotated: Any = linked
-    return _Route(linked.app, annotated.carrier_kind or CarrierKind.SANDBOX, annotated.carrier_account_id)
+    app: Any = rows[0]
+    return _Route(app, app.route_carrier_kind or CarrierKind.SANDBOX, app.route_account_id)
 
 
 def _caller_id(organization: Organization, account: CarrierAccount | None) -> tuple[str | None, SfvopiApp | None]:

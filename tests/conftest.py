@@ -17,6 +17,7 @@ from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
 
 from calls import services
+from calls.api import throttling
 from calls.models import Call, LinkedNumber
 from tenants import auth
 from tenants.models import Organization
@@ -40,6 +41,7 @@ def _embedded_settings(settings):
     # Rate-limit windows live in the cache; each test starts with a fresh allowance,
     # and with no API key remembered from an earlier test.
     cache.clear()
+    throttling.forget_leases()
     auth._verified.clear()
     settings.ALLOW_PRIVATE_WEBHOOK_URLS = True
     settings.SANDBOX_RING_SECONDS = 0
