@@ -8,8 +8,9 @@ middleware, back out to the async ones (CSP, Axes, static files), in again for t
 and once more to close the response. On a busy machine each thread start and each
 crossing waits to be scheduled.
 
-API paths (API_PATH_PREFIXES) serve no static files, stream nothing and have no async
-views, so for them the same signals and the same middleware, in the same order, run in
+API paths (API_PATH_PREFIXES) serve no static files and have no async views (the one
+streamed answer, a recording's audio, is read as it is sent), so for them the same
+signals and the same middleware, in the same order, run in
 sync mode in one call on a thread that lives as long as the process: as WSGI runs them,
 and as the test client runs every request. The response is closed in that thread before
 it is sent, so the database connection the view used goes back to the pool at once.
@@ -72,6 +73,8 @@ class ApiInOneThreadHandler(ASGIHandler):
         else:
             response = self._sync.get_response(request)
         response._handler_class = self.__class__
-        # request_finished fires here, in the thread whose connection it returns to the pool.
-        response.close()
+        if not response.streaming:
+            # request_finished fires here, in the thread whose connection it returns to the
+            # pool. A streamed answer (a recording's audio) is closed once it has been sent.
+            response.close()
         return response

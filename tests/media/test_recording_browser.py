@@ -93,8 +93,11 @@ def test_a_recorded_sandbox_call_from_api_to_admin_player(served, browser, webho
     # The supervisor's admin page: the audio element loads and knows its duration.
     page = admin_page(browser, served, served.demo)
     page.goto(f"{served.base_url}/admin/calls/call/{call_pk}/change/")
-    page.wait_for_function("document.querySelector('audio') && document.querySelector('audio').readyState >= 1",
-                           timeout=15000)
+    # Polled from here: the page's CSP (no 'unsafe-eval') refuses wait_for_function's predicate.
+    loaded = time.monotonic() + 15
+    while not page.evaluate("!!document.querySelector('audio') && document.querySelector('audio').readyState >= 1"):
+        assert time.monotonic() < loaded, page.evaluate("document.querySelector('audio').outerHTML")
+        time.sleep(0.1)
     duration = page.evaluate("document.querySelector('audio').duration")
     assert abs(duration - seconds) < 0.05
     assert page.evaluate("document.querySelector('audio').error") is None
