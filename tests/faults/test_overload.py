@@ -34,24 +34,6 @@ CLIENT_TIMEOUT = 15
 TO_NUMBER = "+918000000005"
 
 
-@pytest.fixture
-def overload_database():
-    settings = connection.settings_dict
-    server = f"postgres://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
-    # Named after the suite's database (without pytest's test_ prefix), so it is plainly ours.
-    name = f"{settings['NAME'].removeprefix('test_')}_overload_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"{server}/{name}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def workdir(tmp_path):
-    return str(tmp_path)
-
-
 def flood(app, demo):
     """CLIENTS closed-loop clients for FLOOD_SECONDS, each request with its own key."""
     stop_at = time.monotonic() + FLOOD_SECONDS
@@ -87,9 +69,9 @@ def flood(app, demo):
 
 
 def test_create_call_past_capacity_answers_success_429_or_503_and_stores_one_call_per_success(
-    overload_database, workdir
+    app_database, workdir
 ):
-    app = App(overload_database, workdir)
+    app = App(app_database, workdir)
     app.env.update({
         # A small pool per process, so 64 clients are far past what it can serve at once.
         "DATABASE_POOL_SIZE": "2",
@@ -124,7 +106,7 @@ def test_create_call_past_capacity_answers_success_429_or_503_and_stores_one_cal
         assert len(accepted) == statuses[200], "two successes named the same call"
 
         def stored():
-            with psycopg.connect(overload_database, autocommit=True) as db:
+            with psycopg.connect(app_database, autocommit=True) as db:
                 return db.execute(
                     "SELECT request_uuid, status, carrier_call_id, carrier_attempts FROM calls_call"
                 ).fetchall()
@@ -134,7 +116,7 @@ def test_create_call_past_capacity_answers_success_429_or_503_and_stores_one_cal
         assert {row[0] for row in rows} == accepted, "stored calls differ from the calls answered 200"
         assert all(row[2] and row[3] == 1 for row in rows), "a call was placed other than exactly once"
         assert all(row[1] == "busy" for row in rows), Counter(row[1] for row in rows)
-        with psycopg.connect(overload_database, autocommit=True) as db:
+        with psycopg.connect(app_database, autocommit=True) as db:
             keys = db.execute("SELECT count(*) FROM calls_idempotencykey").fetchone()[0]
         assert keys == statuses[200], "a refused request left its Idempotency-Key behind"
         print(f"\noverload: {len(answers)} requests from {CLIENTS} clients in {FLOOD_SECONDS:.0f} s: {dict(statuses)}")
