@@ -336,11 +336,13 @@ def resolve_answer(call_id):
     """
     call = Call.objects.select_related("app").get(pk=call_id)
     if call.status != CallStatus.ANSWERED:
-        # Ended before the customer was asked (a hang-up, a deadline): nothing to ask any more.
+        # Ended before the customer's answer was settled (a hang-up, a deadline, an attempt
+        # cut off by a dead worker): nothing to ask any more, and nothing left for the sweeper.
         WebhookDelivery.objects.filter(
-            call=call, kind=WebhookDelivery.Kind.ANSWER, state=WebhookDelivery.State.PENDING, attempts=0
+            call=call, kind__in=(WebhookDelivery.Kind.ANSWER, WebhookDelivery.Kind.FALLBACK_ANSWER),
+            state=WebhookDelivery.State.PENDING,
         ).filter(Q(locked_until__isnull=True) | Q(locked_until__lt=timezone.now())).update(
-            state=WebhookDelivery.State.CANCELED, error="The call ended before its answer webhook was asked."
+            state=WebhookDelivery.State.CANCELED, error="The call ended before its answer webhook was settled."
         )
         return call.stream
     answer = WebhookDelivery.objects.filter(call=call, kind=WebhookDelivery.Kind.ANSWER).first()

@@ -244,3 +244,19 @@ def test_the_sweeper_resolves_an_answered_call_whose_resolution_was_lost(tenant,
     call.refresh_from_db()
     assert call.status == "completed" and call.stream["url"] == STREAM_JSON["stream"]["url"]
     assert "/answer" not in webhook_server.paths()
+
+
+def test_an_answer_attempt_cut_off_before_the_call_ended_is_canceled_not_retried_forever(tenant, webhook_server):
+    call = place(tenant, webhook_server, "+918000000001")
+    lifecycle.transition(call.pk, "answered", source="carrier")
+    # A worker took the answer (one attempt) and died with it; its lease has run out.
+    WebhookDelivery.objects.filter(call=call, kind="answer").update(
+        attempts=1, locked_until=timezone.now() - timedelta(seconds=1))
+    lifecycle.end(call.pk, source="api")
+    delivery.resolve_answer(call.pk)
+
+    answer = WebhookDelivery.objects.get(call=call, kind="answer")
+    assert (answer.state, answer.attempts) == ("canceled", 1)
+    DBTaskResult.objects.all().delete()
+    sweeper.sweep()
+    assert not tasks_named("resolve_answer_task").exists()

@@ -44,7 +44,10 @@ SETTLED_SECONDS = 20
 # A task due (or running) for longer than this once the run has drained is stuck.
 STUCK_TASK_SECONDS = 60
 RING_TIMEOUT = 3  # for the numbers that never answer
-CALL_TIME_LIMIT = 4  # for the numbers that stay on the line
+# For the numbers that stay on the line: longer than an answer webhook's lease and budget
+# (calls.delivery.ANSWER_BUDGET, 30 s), so an answer whose worker or database connection
+# died mid-way is asked again while the call still lives, as it is in production.
+CALL_TIME_LIMIT = 40
 LIVE = ("queued", "ringing", "answered", "in_progress")
 
 # Last digit -> (final status, hangup cause, rings?, answered?)
