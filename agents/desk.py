@@ -5,6 +5,7 @@ made, from the console, /api/v1 or the admin alike.
 """
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -133,8 +134,6 @@ def contact_delete(*, contact: Contact) -> None:
 # Callbacks
 
 def callback_public(callback: Callback, *, time_zone: str = "UTC") -> dict:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         zone = ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -155,8 +154,6 @@ def callback_public(callback: Callback, *, time_zone: str = "UTC") -> dict:
 
 
 def _local_zone(organization_id: int):
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         return ZoneInfo(selectors.organization_time_zone(organization_id=organization_id))
     except (ZoneInfoNotFoundError, ValueError):

@@ -4,7 +4,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from agents.selectors import AGENT_STATES, agent_state
+from agents.desk import callback_public
+from agents.selectors import AGENT_STATES, agent_state, organization_time_zone
 from calls.api.serializers import PhoneNumberField, StrictBooleanField, StrictCharField
 from calls.api.v1 import serializers as v1
 
@@ -139,9 +140,6 @@ class CallbackSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["pending", "done", "missed"])
 
     def to_representation(self, instance):
-        from agents.desk import callback_public
-        from agents.selectors import organization_time_zone
-
         return callback_public(instance, time_zone=organization_time_zone(organization_id=instance.organization_id))
 
 
