@@ -101,7 +101,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.DatabaseUnavailableMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "callcenter.csp.PageCSPMiddleware",
     # Answers a locked-out login with its message (django-axes).
     "axes.middleware.AxesMiddleware",
     # Last, so nothing sync-only sits below it: under ASGI it serves files as an async stream.

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from calls.causes import call_hangup_reason
 from calls.models import Call
+from tenants.serializers import FieldsBuiltOnce
 
 
 class HangupReasonSerializer(serializers.Serializer):
@@ -39,7 +40,7 @@ class IsoDateTimeField(serializers.Field):
         return iso(value)
 
 
-class CallSerializer(serializers.Serializer):
+class CallSerializer(FieldsBuiltOnce):
     """A call as GET /superfone/sfvopi/calls returns it (ours: Superfone documents no call read)."""
 
     request_uuid = serializers.CharField()
@@ -65,9 +66,9 @@ class CallSerializer(serializers.Serializer):
         help_text="Why the call did not end normally, in words beside the code (null when it completed)"
     )
 
-    def get_fields(self):
+    def build_fields(self):
         # "from" is a Python keyword, so it cannot be declared as a class attribute.
-        fields = super().get_fields()
+        fields = super().build_fields()
         fields["from"] = serializers.CharField(source="from_number")
         fields["to"] = serializers.CharField(source="to_number")
         return fields

@@ -16,6 +16,7 @@ from calls.models import (
 )
 from calls.phone import InvalidPhoneNumber, to_e164
 from calls.representations import iso
+from tenants.serializers import FieldsBuiltOnce
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -132,7 +133,7 @@ class LinkedNumberSerializer(serializers.Serializer):
         return None if linked.updated_at == linked.linked_at else iso(linked.updated_at)
 
 
-class CallCreateSerializer(serializers.Serializer):
+class CallCreateSerializer(FieldsBuiltOnce):
     to = PhoneNumberField()
     answer_url = WebhookUrlField()
     answer_method = MethodField()
@@ -145,9 +146,9 @@ class CallCreateSerializer(serializers.Serializer):
     # Ours (Superfone documents no recording field): record the call; the file is ours to serve.
     record = StrictBooleanField(default=False, help_text="Record the call (ours; default false)")
 
-    def get_fields(self):
+    def build_fields(self):
         # "from" is a Python keyword, so it cannot be declared as a class attribute.
-        fields = super().get_fields()
+        fields = super().build_fields()
         fields["from"] = PhoneNumberField()
         return fields
 

@@ -46,7 +46,8 @@ async def test_an_api_request_never_comes_back_to_the_event_loop_and_keeps_every
     # What the chain's middleware add: security headers, the CSP, clickjacking protection.
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["x-frame-options"] == "DENY"
-    assert "content-security-policy" in headers
+    # JSON is never a document: its policy allows nothing (pages keep theirs, below).
+    assert headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
     assert returns_to_loop == 0
 
 
@@ -56,6 +57,7 @@ async def test_a_page_keeps_the_async_chain():
 
     assert status == 200
     assert headers["x-frame-options"] == "DENY"
+    assert "script-src 'self'" in headers["content-security-policy"]
     assert returns_to_loop >= 1  # from the sync middleware back to the async ones
 
 
