@@ -72,9 +72,10 @@ def served(tmp_path_factory):
     deadline = time.monotonic() + 60
     while True:
         try:
-            requests.get(f"{base_url}/api/schema/", timeout=2)
+            requests.get(f"{base_url}/api/schema/", timeout=10)
             break
-        except requests.ConnectionError:
+        # The first schema is built on demand: on a busy machine it can outlast a read timeout.
+        except (requests.ConnectionError, requests.Timeout):
             if server.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError((workdir / "server.log").read_text()) from None
             time.sleep(0.2)
