@@ -22,12 +22,13 @@ The figures of both and their ratio are printed.
 import argparse
 import asyncio
 import json
+import os
 import threading
 import time
 
 import websockets
 
-from bench.common import Stack, percentiles, print_machine
+from bench.common import Stack, cpu_seconds, percentiles, print_machine
 
 SUPERVISORS = 5
 
@@ -164,8 +165,12 @@ async def one_side(stack, side, urls, cookies, count, calls, interval):
     await clients.open(count)
     opened_s = round(time.perf_counter() - opened_at, 1)
     await asyncio.sleep(1)
+    web = stack.web_pids()
+    cpu_before = cpu_seconds(web)
     result = await measure(clients, calls, interval)
-    result.update(side=side, sockets=len(clients.sockets), connect_s=opened_s,
+    # Web processes' CPU per change over the measuring window (the 2 s tail included).
+    web_cpu_ms = round((cpu_seconds(web) - cpu_before) * 1000 / len(calls), 1)
+    result.update(side=side, sockets=len(clients.sockets), connect_s=opened_s, web_cpu_ms_per_change=web_cpu_ms,
                   web_rss_mb=sorted(stack.web_rss().values()))  # fmt: skip
     await clients.close()
     await asyncio.sleep(1)
@@ -212,6 +217,7 @@ def main():
               f" sessions", flush=True)  # fmt: skip
         results = asyncio.run(run(stack, organization_id, cookies, calls, counts, args.changes, args.interval))
 
+    print(f"load average at the end: {os.getloadavg()}")
     print(f"\n## Live push: status change -> message at every open wallboard socket ({args.web_processes} web processes)")
     by_side = {(r["side"], r["sockets"]): r for r in results}
     for count in counts:
@@ -219,7 +225,7 @@ def main():
             r = by_side[(side, count)]
             print(f"{count:>4} sockets, {label}: p50 {r['p50']} ms, p95 {r['p95']} ms, p99 {r['p99']} ms over "
                   f"{r['deliveries']} deliveries of {r['changes']} changes, missing {r['missing']}; "
-                  f"web RSS {r['web_rss_mb']} MB")  # fmt: skip
+                  f"web CPU {r['web_cpu_ms_per_change']} ms per change; web RSS {r['web_rss_mb']} MB")  # fmt: skip
         ours, bare = by_side[("ours", count)], by_side[("bare", count)]
         if ours["p95"] and bare["p95"]:
             print(f"{count:>4} sockets: p95 ours / bare = {ours['p95'] / bare['p95']:.2f} "

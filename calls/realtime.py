@@ -149,6 +149,7 @@ class Hub:
         # Subscribe confirmations arrive in the order the SUBSCRIBEs were sent.
         self.confirming: dict[str, collections.deque[asyncio.Future]] = {}
         self.subscribed: set[str] = set()
+        self.ready: dict[str, asyncio.Future] = {}  # the latest SUBSCRIBE of each group
         self.unsubscribing: dict[str, asyncio.TimerHandle] = {}
         # Commands on the subscription go one at a time (the first one connects it).
         self.commands = asyncio.Lock()
@@ -185,9 +186,14 @@ class Hub:
         if pending is not None:
             pending.cancel()
         if group in self.subscribed:
+            # Subscribed, or about to be: wait for the confirmation like the first joiner.
+            ready = self.ready.get(group)
+            if ready is not None and not ready.done():
+                await asyncio.wait_for(asyncio.shield(ready), SUBSCRIBE_TIMEOUT_SECONDS)
             return
+        assert self.host is not None and self.address is not None
         self.subscribed.add(group)
-        confirmed = self.loop.create_future()
+        confirmed = self.ready[group] = self.loop.create_future()
         self.confirming.setdefault(group, collections.deque()).append(confirmed)
         try:
             async with self.commands:
