@@ -104,8 +104,8 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            # A consumer that ends without a disconnect (the channel layer failed under it,
-            # or the server cancelled it) still leaves its groups and its presence.
+            # A consumer that ends without a disconnect (its join failed with Redis away, or
+            # the server cancelled it) still leaves its groups and its presence.
             await self.forget()
 
     async def disconnect(self, code):
