@@ -277,8 +277,8 @@ class Hub:
     async def _close_quietly(pubsub: Any) -> None:
         try:
             await pubsub.aclose()
-        except Exception:
-            pass
+        except Exception:  # the connection is already gone; nothing is left to release
+            logger.debug("closing a lost subscription failed", exc_info=True)
 
 
 _hub: Hub | None = None
