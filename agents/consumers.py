@@ -3,10 +3,15 @@
 Both authenticate by the Django session (AuthMiddlewareStack in callcenter/asgi.py) and
 only forward what calls/realtime.py sends to their groups. Anything missed while a socket
 was down is re-read from the JSON endpoints, so the browser re-syncs after reconnecting.
+
+Pushes come from this process's hub (calls/realtime.py), not through Channels' channel
+layer: the hub hands each push to every local socket's queue, and each socket writes its
+queue in order from a task of its own, so one slow or closed socket holds up no other.
 """
 
 import asyncio
 import json
+import logging
 from importlib import import_module
 
 from channels.db import database_sync_to_async
@@ -17,6 +22,8 @@ from django.contrib.auth import HASH_SESSION_KEY
 from agents import selectors, services, states
 from calls import metrics, realtime
 
+logger = logging.getLogger(__name__)
+
 # Close codes the browser can tell apart from network failures (4000-4999 are ours).
 NOT_LOGGED_IN = 4401
 NOT_ALLOWED = 4403
@@ -24,13 +31,18 @@ SESSION_ENDED = 4401  # like NOT_LOGGED_IN: the browser goes back to the login p
 
 
 class _LiveConsumer(AsyncJsonWebsocketConsumer):
+    # No Channels layer: pushes arrive from calls.realtime's hub (`deliver`), so Channels
+    # neither opens a channel per socket nor reads one.
+    channel_layer_alias = None
     groups_joined = ()
     page = "live"  # the metrics label of open sockets
     accepted = False
+    writer = None
 
     async def connect(self):
-        # Pushes from worker threads of this process reach the in-memory layer through this loop.
-        realtime.bind_loop(asyncio.get_running_loop())
+        # Presence rows are keyed by this name.
+        self.channel_name = realtime.listener_name()
+        self.pushes = asyncio.Queue(maxsize=realtime.SOCKET_BACKLOG)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=NOT_LOGGED_IN)
@@ -39,24 +51,61 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
         if not groups:
             await self.close(code=NOT_ALLOWED)
             return
-        # Remembered before joining, so a socket that closes half-way still leaves them all.
         # Logout, a password change, deactivation or removal closes the login's sockets
         # through this group (agents/sessions.py).
         groups = [*groups, realtime.user_group(user.pk)]
         # Remembered before joining, so a socket that closes half-way still leaves them all.
         self.groups_joined = groups
-        await realtime.join(self.channel_name, groups)
+        await realtime.join(self, groups)
         await self.accept()
         self.accepted = True
+        # Pushes taken since the join wait in the queue; they are written from here on.
+        self.writer = asyncio.get_running_loop().create_task(self.write_pushes())
         metrics.WEBSOCKETS_OPEN.labels(self.page).inc()
         await self.opened()
+
+    # calls.realtime.Listener ----------------------------------------------------------------
+    def deliver(self, message):
+        try:
+            self.pushes.put_nowait(message)
+        except asyncio.QueueFull:
+            # The browser reads slower than pushes come: it re-syncs after a reconnect instead.
+            logger.warning("a %s socket fell %d pushes behind; closing it", self.page, realtime.SOCKET_BACKLOG)
+            self.lost()
+
+    def lost(self):
+        if self.writer is not None:
+            self.writer.cancel()
+        asyncio.get_running_loop().create_task(self.close_and_forget())
+
+    async def close_and_forget(self):
+        # Presence goes at once, not when the browser answers the close (it may never).
+        await self.close(code=realtime.LIVE_LOST)
+        await self.forget()
+
+    async def write_pushes(self):
+        while True:
+            message = await self.pushes.get()
+            frame = message.get("frame")
+            handler = None if frame is not None else getattr(self, str(message.get("type")).replace(".", "_"), None)
+            if frame is None and handler is None:
+                logger.warning("a %s socket got a push it has no handler for: %r", self.page, message.get("type"))
+                continue
+            try:
+                if frame is not None:
+                    await self.send(text_data=frame)
+                else:
+                    await handler(message)
+            except Exception:  # the socket went away under the write; its disconnect cleans up
+                logger.debug("a push to a %s socket was not written", self.page, exc_info=True)
+                return
 
     async def __call__(self, scope, receive, send):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            # A consumer that ends without a disconnect (the channel layer failed under it,
-            # or the server cancelled it) still leaves its groups and its presence.
+            # A consumer that ends without a disconnect (its join failed with Redis away, or
+            # the server cancelled it) still leaves its groups and its presence.
             await self.forget()
 
     async def disconnect(self, code):
@@ -66,11 +115,13 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
         groups, self.groups_joined = self.groups_joined, ()
         if not groups:
             return
+        if self.writer is not None:
+            self.writer.cancel()
         if self.accepted:
             self.accepted = False
             metrics.WEBSOCKETS_OPEN.labels(self.page).dec()
         try:
-            await realtime.leave(self.channel_name, groups)
+            await realtime.leave(self, groups)
         finally:
             # Whatever became of the leave, a closed socket no longer counts as someone listening.
             await self.closed()
@@ -123,13 +174,14 @@ class _LiveConsumer(AsyncJsonWebsocketConsumer):
     async def heard(self):
         pass
 
-    # A push carries its frame serialized once (calls.realtime.framed) for every socket that
-    # gets it; a message without one is serialized here.
+    # Call updates and agent states normally arrive framed (calls.realtime.framed) and their
+    # frame is written as it is by write_pushes, serialized once for every socket; one sent
+    # without a frame is serialized here.
     async def call_update(self, message):
-        await self.send(text_data=message.get("frame") or json.dumps({"type": "call.update", "call": message["call"]}))
+        await self.send(text_data=json.dumps({"type": "call.update", "call": message["call"]}))
 
     async def agent_state(self, message):
-        await self.send(text_data=message.get("frame") or json.dumps({"type": "agent.state", "state": message["state"]}))
+        await self.send(text_data=json.dumps({"type": "agent.state", "state": message["state"]}))
 
 
 class ConsoleConsumer(_LiveConsumer):

@@ -1,8 +1,9 @@
 """What every benchmark shares: the machine report, a production-style stack, percentiles.
 
 A Stack creates a fresh PostgreSQL database, migrates it, and starts the web server
-(uvicorn, N worker processes, no access log) and a separate `manage.py worker` process on
-loopback, with Redis for the channel layer and the cache. Leaving the `with` block stops
+(uvicorn, N worker processes, no access log; or, with `web="serve"`, N `manage.py serve
+--no-worker` processes on ports of their own, as bin/cluster runs production) and a
+separate `manage.py worker` process on loopback, with Redis for the channel layer and the cache. Leaving the `with` block stops
 every process it started (by process group) and drops the database.
 """
 
@@ -127,12 +128,16 @@ def children(pid):
 class Stack:
     """A fresh database plus web and worker processes, configured like production."""
 
-    def __init__(self, name, *, web_workers=2, worker=True, env=None):
+    def __init__(self, name, *, web_workers=2, worker=True, env=None, web="uvicorn"):
         self.db = f"{DB_PREFIX}_{name}_{uuid.uuid4().hex[:6]}"
         self.web_workers = web_workers
         self.with_worker = worker
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.web_kind = web
+        # "serve": one port per process, the load balancer's targets (`bases`).
+        self.ports = [free_port() for _ in range(web_workers if web == "serve" else 1)]
+        self.port = self.ports[0]
+        self.bases = [f"http://127.0.0.1:{port}" for port in self.ports]
+        self.base = self.bases[0]
         self.procs = []
         self.env = {
             "DJANGO_SETTINGS_MODULE": "bench.settings",
@@ -166,26 +171,34 @@ class Stack:
     def start(self):
         """Start the web server (and the worker); returns once the server answers."""
         env = {**os.environ, **self.env}
-        web = [
-            sys.executable, "-m", "uvicorn", "callcenter.asgi:application",
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.web_workers),
-            "--no-access-log", "--lifespan", "off", "--log-level", "warning",
-        ]  # fmt: skip
-        self.web = self._spawn(web, env, "web")
+        if self.web_kind == "serve":
+            self.webs = [
+                self._spawn([sys.executable, "manage.py", "serve", "--no-worker", "--port", str(port)], env, f"web-{n}")
+                for n, port in enumerate(self.ports, 1)
+            ]
+        else:
+            web = [
+                sys.executable, "-m", "uvicorn", "callcenter.asgi:application",
+                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.web_workers),
+                "--no-access-log", "--lifespan", "off", "--log-level", "warning",
+            ]  # fmt: skip
+            self.web = self._spawn(web, env, "web")
         if self.with_worker:
             self.worker = self._spawn([sys.executable, "manage.py", "worker"], env, "worker")
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(self.base + "/bench/bare/", data=b"{}", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("the web server did not start; see " + self.log_path("web"))
-        # Every uvicorn worker process imports Django lazily; warm each one up.
+        for base in self.bases:
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                try:
+                    urllib.request.urlopen(base + "/bench/bare/", data=b"{}", timeout=2).read()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            else:
+                raise RuntimeError(f"the web server at {base} did not start; see the logs in /tmp/{self.db}-web*.log")
+        # Every web process imports Django lazily; warm each one up.
         for _ in range(20 * self.web_workers):
-            urllib.request.urlopen(self.base + "/bench/bare/", data=b"{}", timeout=5).read()
+            for base in self.bases:
+                urllib.request.urlopen(base + "/bench/bare/", data=b"{}", timeout=5).read()
         return self
 
     def log_path(self, role):
@@ -199,6 +212,8 @@ class Stack:
 
     def web_pids(self):
         """The uvicorn processes that serve requests (the workers, or the one process)."""
+        if self.web_kind == "serve":
+            return [proc.pid for proc in self.webs]
         if self.web_workers == 1:
             return [self.web.pid]
         # With --workers, the serving processes are the master's multiprocessing children.

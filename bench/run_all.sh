@@ -12,8 +12,7 @@ pip install -q -e ".[bench]" >/dev/null 2>&1 || pip install -q aiohttp py-spy py
   echo "# bench/run_all.sh at $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD)"
   python -m bench.bench_http
   python -m bench.bench_callbacks
-  python -m bench.bench_push --layer core
-  python -m bench.bench_push --layer pubsub
+  python -m bench.bench_push
   python -m bench.bench_sweep
   python -m bench.profile_hot_paths --requests 200
 } 2>&1 | tee bench/last-run.txt

@@ -1,4 +1,9 @@
-"""The Redis channel layer as we run it, set so that sockets last.
+"""The Redis connection options of live pushes, and the channel layer built on them.
+
+calls/realtime.py carries pushes over Redis pub/sub itself, with the connection options
+of this module's `redis_host` (read from CHANNEL_LAYERS); browsers' sockets no longer use
+a channel layer. The RedisChannelLayer below stays for anything that asks Channels for
+its layer (`get_channel_layer()`); the notes are why each option is set.
 
 What went wrong with the defaults (channels_redis 4.3, redis-py 8.1), and what each option
 below answers:
@@ -35,8 +40,8 @@ POOL_WAIT_SECONDS = 20
 def redis_host(url: str, *, max_connections: int = MAX_CONNECTIONS) -> dict:
     """A channels_redis host entry for `url` with the connection options above.
 
-    Every key is a redis-py connection pool option, so both the core and the pubsub layer
-    accept it.
+    Every key but `address` is a redis-py connection option: calls/realtime.py passes them to
+    its own clients, and channels_redis to its pools.
     """
     return {
         "address": url,
@@ -63,12 +68,7 @@ class RedisChannelLayer(CoreRedisChannelLayer):
         return BlockingConnectionPool.from_url(address, timeout=self.pool_wait_seconds, **host)
 
 
-def redis_channel_layers(url: str, *, kind: str = "core", **host_options) -> dict:
-    """The CHANNEL_LAYERS setting for Redis at `url`: `core` (per-channel queues) or `pubsub`."""
-    backend = {
-        "core": "callcenter.channel_layers.RedisChannelLayer",
-        # One publish per group send, fanned out inside each process (at most once, no
-        # per-channel queues), which keeps pushes to many sockets fast.
-        "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
-    }[kind]
+def redis_channel_layers(url: str, **host_options) -> dict:
+    """The CHANNEL_LAYERS setting for Redis at `url` (where calls/realtime.py finds Redis too)."""
+    backend = "callcenter.channel_layers.RedisChannelLayer"
     return {"default": {"BACKEND": backend, "CONFIG": {"hosts": [redis_host(url, **host_options)]}}}

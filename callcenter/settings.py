@@ -191,13 +191,11 @@ if REDIS_URL:
     # why each is set is in callcenter/channel_layers.py.
     from callcenter.channel_layers import redis_channel_layers
 
-    CHANNEL_LAYERS = redis_channel_layers(
-        REDIS_URL,
-        kind=env.str("REDIS_CHANNEL_LAYER", default="core"),
-        max_connections=env.int("REDIS_MAX_CONNECTIONS", default=200),
-    )
+    # Live pushes travel over Redis pub/sub from this entry (calls/realtime.py).
+    CHANNEL_LAYERS = redis_channel_layers(REDIS_URL, max_connections=env.int("REDIS_MAX_CONNECTIONS", default=200))
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
+    # One process: calls/realtime.py hands pushes to its own event loop.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # /readyz fails its task_queue part when the oldest due task has waited longer than this.

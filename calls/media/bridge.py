@@ -31,7 +31,6 @@ import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
@@ -226,8 +225,8 @@ class BridgeSocket:
     Routed without the browsers' Origin check (carriers send none). Not a Channels consumer:
     at 50 frames a second per call, a consumer's per-message dispatch (a task and a wait
     per frame, and a database hop to close stale connections) costs more than the
-    translation itself. The channel layer is still used, through calls.realtime, for the
-    one message that matters here: the call's end.
+    translation itself. It listens, through calls.realtime's hub, for the one push that
+    matters here: the call's end.
     """
 
     def __init__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -236,8 +235,9 @@ class BridgeSocket:
         self.ending = False
         self.closed = False
         self.started = False  # the carrier's start has been seen (and is resent on every reconnect)
-        self.channel_name = ""
+        self.joined: list[str] = []
         self.call_id = 0
+        self.helpers: list[asyncio.Task] = []
 
     async def run(self) -> None:
         if (await self.receive())["type"] != "websocket.connect":
@@ -250,15 +250,11 @@ class BridgeSocket:
         stream_id = streams.stream_id(stream['direction'])
         self.translator = Translator(call_uuid, stream, stream_id)
         loop = asyncio.get_running_loop()
-        realtime.bind_loop(loop)
-        layer = get_channel_layer()
-        if layer is not None:
-            self.channel_name = await layer.new_channel()
-            await realtime.join(self.channel_name, [group_name(self.call_id)])
+        self.joined = [group_name(self.call_id)]
+        await realtime.join(self, self.joined)
         await self.asgi_send({"type": "websocket.accept"})
-        helpers = [loop.create_task(self._customer_side())]
-        if layer is not None:
-            helpers.append(loop.create_task(self._listen(layer)))
+        helpers = self.helpers
+        helpers.append(loop.create_task(self._customer_side()))
         try:
             while True:
                 message = await self.receive()
@@ -273,14 +269,17 @@ class BridgeSocket:
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
-            if self.channel_name:
-                await realtime.leave(self.channel_name, [group_name(self.call_id)])
+            await realtime.leave(self, self.joined)
 
-    async def _listen(self, layer: Any) -> None:
-        while True:
-            message = await layer.receive(self.channel_name)
-            if message.get("type") == "call.ended":
-                await self._end()
+    # calls.realtime.Listener: called on this loop by the hub.
+    def deliver(self, message: dict) -> None:
+        if message.get("type") == "call.ended":
+            self.helpers.append(asyncio.get_running_loop().create_task(self._end()))
+
+    def lost(self) -> None:
+        # The call's end may have been missed; the carrier still closes its stream when the
+        # call ends, so the bridge is left to that rather than cut mid-call.
+        logger.warning("the bridge of call %s lost its live-push subscription", self.call_id)
 
     async def _send(self, text: str) -> None:
         if not self.closed:

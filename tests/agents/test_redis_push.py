@@ -108,24 +108,21 @@ async def test_pushes_handed_over_without_waiting_leave_in_order_before_the_proc
     await console.disconnect()
 
 
-async def test_no_thread_waits_for_a_fan_out(redis_layer, tenant):
-    """A call update returns while the channel layer is still stuck sending it."""
-    from channels.layers import get_channel_layer
-
+async def test_no_thread_waits_for_a_fan_out(redis_layer, tenant, monkeypatch):
+    """A call update returns while Redis is still stuck taking it."""
     from calls import realtime
     from tests.conftest import queued_call
 
     call = await database_sync_to_async(queued_call)(tenant)
-    layer = get_channel_layer()
     release, sent = threading.Event(), []
-    real_group_send = layer.group_send
+    real_publish = realtime.publish
 
-    async def stuck_group_send(group, message):
+    async def stuck_publish(group, message, host):
         await asyncio.get_running_loop().run_in_executor(None, release.wait, 10)
         sent.append(group)
-        await real_group_send(group, message)
+        await real_publish(group, message, host)
 
-    layer.group_send = stuck_group_send
+    monkeypatch.setattr(realtime, "publish", stuck_publish)
     try:
         realtime.call_changed(call)  # would block here for as long as Redis is stuck if it waited
         assert sent == [] and not realtime.flush(timeout=0.1)
@@ -134,4 +131,3 @@ async def test_no_thread_waits_for_a_fan_out(redis_layer, tenant):
         assert sent == [realtime.org_group(tenant.organization.pk)]
     finally:
         release.set()
-        layer.group_send = real_group_send
