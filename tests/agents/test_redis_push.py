@@ -1,4 +1,4 @@
-"""Pushes from another process reach a socket through Redis (channels_redis), as web and worker do at scale."""
+"""Pushes from another process reach a socket through Redis (calls/realtime.py), as web and worker do at scale."""
 
 import asyncio
 import os
@@ -74,11 +74,16 @@ async def test_it_streams_a_call_run_by_a_separate_worker_process(redis_layer, a
     worker = await asyncio.create_subprocess_exec(
         sys.executable, "manage.py", "worker", "--threads", "1", cwd=BASE_DIR,
         env=child_env(DATABASE_URL=database_url, SANDBOX_RING_SECONDS="0", SANDBOX_TALK_SECONDS="0.2"),
-        stdout=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
     )
     try:
+        # Django takes seconds to start on a busy machine; the call is made once the worker
+        # is up, so each update's wait measures the push, not the start.
+        async with asyncio.timeout(60):
+            while b"Worker running" not in await worker.stdout.readline():
+                assert not worker.stdout.at_eof(), "the worker exited before it ran"
         console = await socket("/ws/console/", agent.user)
-        assert (await console.connect())[0]
+        assert (await console.connect(timeout=10))[0]
 
         call = await database_sync_to_async(services.agent_click_to_call)(
             agent=agent, customer_number="+918000000101"
