@@ -8,7 +8,10 @@ ingestion path.) Restcomm signs nothing, so no signature work flatters or burden
 Each callback reports "ringing" for a different queued call, which owes the customer a
 ring webhook; a local receiver records when each webhook arrives.
 
-    python -m bench.bench_callbacks [--rate 40] [--seconds 8] [--saturation-seconds 10]
+    python -m bench.bench_callbacks [--rate 40] [--seconds 8] [--saturation-seconds 10] [--worker-interval 0.05]
+
+--worker-interval sets the worker's poll (TASK_WORKER_INTERVAL); an idle worker is woken
+as soon as a task is committed (calls/wakeup.py), so the poll should not show in the latency.
 """
 
 import argparse
@@ -132,9 +135,10 @@ def main():
     parser.add_argument("--saturation-seconds", type=int, default=10)
     parser.add_argument("--saturation-calls", type=int, default=8000)
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--worker-interval", default="0.05", help="TASK_WORKER_INTERVAL of the worker process")
     args = parser.parse_args()
     print_machine()
-    with Stack("callbacks", web_workers=args.web_workers) as stack:
+    with Stack("callbacks", web_workers=args.web_workers, env={"TASK_WORKER_INTERVAL": args.worker_interval}) as stack:
         tenant = stack.demo()
         from tenants.models import Organization
 
@@ -151,7 +155,7 @@ def main():
     print(f"paced at {args.rate:g}/s for {args.seconds:g} s: callback answered p50 {paced['p50']} ms, "
           f"p95 {paced['p95']} ms, p99 {paced['p99']} ms; statuses {paced['statuses']}")
     print(f"callback -> customer ring webhook arrives: p50 {webhook['p50']} ms, p95 {webhook['p95']} ms, "
-          f"p99 {webhook['p99']} ms ({webhook['webhooks_arrived']}/{webhook['callbacks']} arrived; target p95 <= 200 ms)")
+          f"p99 {webhook['p99']} ms ({webhook['webhooks_arrived']}/{webhook['callbacks']} arrived; target p95 <= 50 ms)")
     print(f"ingestion at saturation (wrk -t1 -c32, {args.saturation_seconds} s): {ingest['callbacks_per_s']} callbacks/s, "
           f"p50 {ingest['p50']} ms, p99 {ingest['p99']} ms, non-2xx {ingest['non2xx']}, reused calls {ingest['wrapped']}; "
           f"{ingest['webhooks_sent']} webhooks sent, worker drained {ingest['worker_drain_s']} s after")  # fmt: skip

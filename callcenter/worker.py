@@ -3,6 +3,10 @@ threads of one process.
 
 `manage.py serve` starts them beside the ASGI server (the embedded default);
 `manage.py worker` runs them alone, for deployments with separate worker processes.
+
+An idle worker thread waits for calls/wakeup.py's signal that a task was committed, with
+TASK_WORKER_INTERVAL as the longest wait: a new task is taken at once, and the poll
+still finds whatever no signal announced (tasks queued to run later, lost notifications).
 """
 
 import logging
@@ -10,23 +14,55 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import OperationalError, close_old_connections, connections
 from django.utils.crypto import get_random_string
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from callcenter import retention
 from calls import jobs, sweeper
+from calls.wakeup import Listener, wakeup
 from floor import rollup
 
 logger = logging.getLogger(__name__)
 
 
 class _QuietWorker(Worker):
-    """The database worker, run in a thread: signal handling stays with the main thread."""
+    """django_tasks_db's worker with a loop of our own, run in a thread: signal handling
+    stays with the main thread, and an idle wait ends as soon as a task is committed."""
 
-    def configure_signals(self):
+    def configure_signals(self) -> None:
         pass
+
+    def run(self) -> None:
+        while self.running:
+            # Read before the poll: a task committed while it runs rings, and the wait
+            # below returns at once instead of missing it until the next interval.
+            seen = wakeup.count()
+            close_old_connections()
+            task_result = self._claim()
+            if task_result is not None:
+                self.run_task(task_result)
+            close_old_connections()
+            if task_result is None and self.running:
+                wakeup.wait(seen, self.interval)
+
+    def _claim(self) -> DBTaskResult | None:
+        """The next ready task, claimed for this worker in an exclusive transaction; None
+        when there is none (or SQLite's write lock is busy: try again after the wait)."""
+        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+        with exclusive_transaction(tasks.db):
+            try:
+                task_result = tasks.get_locked()
+                if task_result is not None:
+                    task_result.claim(self.worker_id)
+            except OperationalError as exc:
+                if not is_locked_database_exception(exc):
+                    raise
+                task_result = None
+        return task_result
 
 
 def _sweep_forever(stop):
@@ -92,7 +128,7 @@ def _beat_forever(stop, worker_ids):
 class Running:
     """The background threads of this process, and how to stop them without losing work."""
 
-    def __init__(self, stop: threading.Event, workers: list[Worker], threads: list[threading.Thread]) -> None:
+    def __init__(self, stop: threading.Event, workers: list[_QuietWorker], threads: list[threading.Thread]) -> None:
         self.stop_event = stop
         self.workers = workers
         self.threads = threads
@@ -109,6 +145,7 @@ class Running:
         for worker in self.workers:
             worker.running = False
         self.stop_event.set()
+        wakeup.ring()  # idle workers stop now, not after their interval
         deadline = time.monotonic() + grace
         for thread in self.threads:
             thread.join(max(deadline - time.monotonic(), 0))
@@ -150,6 +187,8 @@ def start(*, threads=None) -> Running:
         workers.append(worker)
         worker_threads.append(thread)
     jobs.workers_beat(worker_ids)
+    if connections["default"].vendor == "postgresql":
+        threading.Thread(target=Listener(stop).run, name="task-wakeup", daemon=True).start()
     threading.Thread(target=_beat_forever, args=(stop, worker_ids), name="heartbeat", daemon=True).start()
     threading.Thread(target=_sweep_forever, args=(stop,), name="sweeper", daemon=True).start()
     threading.Thread(target=_roll_up_forever, args=(stop,), name="floor-rollup", daemon=True).start()

@@ -21,3 +21,10 @@ class CallsConfig(AppConfig):
         from calls.models import Recording
 
         post_delete.connect(recordings.recording_file_delete, sender=Recording, dispatch_uid="recording_file_delete")
+        # Idle workers of this process take a new task at once (calls/wakeup.py).
+        from django_tasks.signals import task_enqueued
+        from django_tasks_db.backend import DatabaseBackend
+
+        from calls import wakeup
+
+        task_enqueued.connect(wakeup.task_enqueued_ring, sender=DatabaseBackend, dispatch_uid="task_enqueued_ring")
