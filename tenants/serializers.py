@@ -15,6 +15,8 @@ from rest_framework import serializers
 # only read what the copies share (validators, choices, messages). Nested serializers and
 # list or dict fields hold a bound child, so they are refused.
 class FieldsBuiltOnce(serializers.Serializer):
+    _field_prototypes: dict[str, serializers.Field]
+
     def build_fields(self) -> dict[str, serializers.Field]:
         """The fields as DRF makes them (override to add fields that cannot be declared)."""
         return super().get_fields()
