@@ -6,7 +6,8 @@ progress takes: token lookup, call lookup, lifecycle.transition, outbox row, tas
 (The sandbox's reports are in-process task calls, not HTTP, so they would skip the
 ingestion path.) Restcomm signs nothing, so no signature work flatters or burdens it.
 Each callback reports "ringing" for a different queued call, which owes the customer a
-ring webhook; a local receiver records when each webhook arrives.
+ring webhook; a local receiver records when each webhook arrives. The bare JSON view is
+then driven the same way by the same processes, and the ratio printed.
 
     python -m bench.bench_callbacks [--rate 40] [--seconds 8] [--saturation-seconds 10] [--worker-interval 0.05]
 
@@ -23,7 +24,7 @@ import time
 
 from aiohttp import web
 
-from bench.common import ROOT, Stack, ensure_wrk, free_port, percentiles, print_machine
+from bench.common import ROOT, Stack, ensure_wrk, free_port, percentiles, print_machine, run_wrk
 from bench.loadgen import open_loop
 
 FORM = "CallSid={sid}&CallStatus=ringing&SequenceNumber=1&AccountSid=AC1"
@@ -125,7 +126,13 @@ async def run(stack, args, receiver, prefix, paced, saturated):
     ingest["webhooks_sent"] = len(receiver.arrivals) - arrived_before
     ingest["worker_drain_s"] = round(time.perf_counter() - drain_started, 1)
     await receiver.stop()
-    return paced_result, webhook, ingest
+
+    # 3. The baseline: the bare JSON view, served by the same processes the same way.
+    bare = await asyncio.to_thread(
+        run_wrk, stack.base + "/bench/bare/", "post.lua", seconds=args.saturation_seconds,
+        env={"BENCH_BODY": "{}", "BENCH_API_KEY": ""},
+    )  # fmt: skip
+    return paced_result, webhook, ingest, bare
 
 
 def main():
@@ -149,7 +156,7 @@ def main():
               f"TASK_WORKER_INTERVAL={stack.env['TASK_WORKER_INTERVAL']})", flush=True)  # fmt: skip
         receiver = Receiver(free_port())
         prefix, paced_calls, saturated_calls = prepare(tenant, args, f"http://127.0.0.1:{receiver.port}")
-        paced, webhook, ingest = asyncio.run(run(stack, args, receiver, prefix, paced_calls, saturated_calls))
+        paced, webhook, ingest, bare = asyncio.run(run(stack, args, receiver, prefix, paced_calls, saturated_calls))
 
     print("\n## Carrier callbacks (CallAPI/Restcomm status callbacks, form-encoded)")
     print(f"paced at {args.rate:g}/s for {args.seconds:g} s: callback answered p50 {paced['p50']} ms, "
@@ -159,6 +166,8 @@ def main():
     print(f"ingestion at saturation (wrk -t1 -c32, {args.saturation_seconds} s): {ingest['callbacks_per_s']} callbacks/s, "
           f"p50 {ingest['p50']} ms, p99 {ingest['p99']} ms, non-2xx {ingest['non2xx']}, reused calls {ingest['wrapped']}; "
           f"{ingest['webhooks_sent']} webhooks sent, worker drained {ingest['worker_drain_s']} s after")  # fmt: skip
+    print(f"bare JSON view at saturation (wrk -t1 -c32, {args.saturation_seconds} s): {bare['rps']} req/s")
+    print(f"callbacks / bare throughput at saturation: {ingest['callbacks_per_s'] / bare['rps']:.0%} (target >= 50%)")
 
 
 if __name__ == "__main__":
