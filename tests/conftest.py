@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.core.cache import cache
+from django.db import connections
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
@@ -36,6 +37,26 @@ def needs(available: bool, what: str) -> None:
     pytest.skip(f"SKIPPED: {what} is missing")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives a real headless Chromium against a served copy of the app")
+    config.addinivalue_line(
+        "markers",
+        "own_database(vendor): the app processes the test starts run on a database of that kind of their own, "
+        "whichever the suite runs on, so only the suite's pass on that kind runs it",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    # Both passes would run such a test against the same kind of database: once is enough.
+    from django.db import connection
+
+    for item in items:
+        marker = item.get_closest_marker("own_database")
+        if marker and marker.args[0] != connection.vendor:
+            kind = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[marker.args[0]]
+            item.add_marker(pytest.mark.skip(reason=f"its app runs on {kind} of its own: the suite's {kind} pass runs it"))
+
+
 @pytest.fixture(autouse=True)
 def _embedded_settings(settings):
     # Rate-limit windows live in the cache; each test starts with a fresh allowance,
@@ -46,6 +67,38 @@ def _embedded_settings(settings):
     settings.ALLOW_PRIVATE_WEBHOOK_URLS = True
     settings.SANDBOX_RING_SECONDS = 0
     settings.SANDBOX_TALK_SECONDS = 0.2
+    # Logins are created in most tests; the production hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def race(tenant, count, request):
+    """Send `count` requests at once, each from a thread and API client of its own, and
+    return (status, JSON body) per request. On a busy machine the database pool may run dry:
+    a request answered 503 is sent again after a pause, as its Retry-After asks a client to."""
+    barrier = threading.Barrier(count)
+    results = []
+
+    def run(index):
+        client = APIClient()
+        client.credentials(HTTP_X_API_KEY=tenant.api_key)
+        barrier.wait()
+        try:
+            for _ in range(20):
+                response = request(client, index)
+                if response.status_code != 503 or response["Retry-After"] != "1":
+                    break
+                time.sleep(0.2)
+            results.append((response.status_code, response.json()))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == count, "a request raised instead of answering"
+    return results
 
 
 @dataclass

@@ -160,6 +160,8 @@ function render() {
   const owes = lastEnded && !dispositioned.has(lastEnded.request_uuid);
   $("wrap-up").hidden = !(wrapping || owes);
   $("end-wrap").hidden = !wrapping;
+  // Not while a disposition save is in flight: leaving would race it and be refused.
+  $("end-wrap").disabled = pending;
   $("save-disposition").disabled = pending || !lastEnded;
   $("pop").hidden = !popFor;
   tick();

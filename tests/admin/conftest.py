@@ -10,7 +10,7 @@ from agents.models import ClickToCallNotification
 from agents.services import supervisor_create
 from calls.models import CarrierAccount
 from tenants.services import api_key_create
-from tests.api_v1.conftest import _fast_password_hashing, make_rows  # noqa: F401 (autouse fixture)
+from tests.api_v1.conftest import make_rows
 
 
 @dataclass

@@ -71,7 +71,3 @@ def login(user):
 @pytest.fixture
 def agent_client(agent):
     return login(agent.user)
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "browser: drives a real headless Chromium against a served copy of the app")

@@ -1,16 +1,15 @@
 """Click-to-call calls on the sandbox: both legs, each customer outcome, webhooks, one call per agent."""
 
 import os
-import threading
 
 import pytest
 from django.db import connection
-from rest_framework.test import APIClient
 
 from agents import services
 from calls.models import Call, CallEvent
 from tenants.errors import ServiceError
 from tests.agents.conftest import AGENT_NUMBER
+from tests.conftest import race
 
 URL = "/superfone/api/customer/click-2-call"
 
@@ -93,29 +92,12 @@ def test_it_gives_one_call_and_nineteen_conflicts_to_twenty_concurrent_starts(te
             "SKIPPED: the 20-way concurrent START test needs PostgreSQL "
             f"(DATABASE_URL is {os.environ.get('DATABASE_URL', 'unset: SQLite')}); CI runs it on PostgreSQL"
         )
-    start = threading.Barrier(20)
-    answers = []
-
-    def start_call(index):
-        client = APIClient()
-        client.credentials(HTTP_X_API_KEY=tenant.api_key)
-        try:
-            start.wait()
-            response = client.get(
-                URL, {"customer_number": f"+9180000003{index:02d}", "user_number": AGENT_NUMBER, "call_action": "START"}
-            )
-            answers.append((response.status_code, response.json()["message"]))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=start_call, args=(index,)) for index in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = race(tenant, 20, lambda client, index: client.get(
+        URL, {"customer_number": f"+9180000003{index:02d}", "user_number": AGENT_NUMBER, "call_action": "START"}
+    ))
 
     assert sorted(code for code, _ in answers) == [200] + [409] * 19
-    assert {message for code, message in answers if code == 409} == {
+    assert {body["message"] for code, body in answers if code == 409} == {
         "Agent is already on a call; end it before starting another"
     }
     assert Call.objects.filter(agent=agent).count() == 1

@@ -1,6 +1,6 @@
 """The console in a real headless Chromium against `manage.py serve` (HTTP + WebSockets + worker).
 
-The server runs in a subprocess on its own SQLite file, set up with `migrate` and `demo`.
+The server runs in a subprocess on its own SQLite file, a migrated copy set up with `demo`.
 """
 
 import json
@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests import migrated
 from tests.conftest import needs
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.own_database("sqlite")]
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -40,7 +41,7 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")},
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'console.sqlite3'}",
+            "DATABASE_URL": migrated.sqlite_database(tmp_path / "console.sqlite3"),
             "SANDBOX_RING_SECONDS": "1.5",
             "SANDBOX_TALK_SECONDS": "2",
         }
@@ -76,7 +77,6 @@ class Server:
 def server(tmp_path_factory):
     needs(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium) for the browser tests")
     served = Server(tmp_path_factory.mktemp("browser"))
-    served.manage("migrate", "--noinput")
     served.demo = json.loads(served.manage("demo", "--json"))
     served.start()
     yield served

@@ -33,12 +33,6 @@ def make_failed_delivery(call):
     )
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Logins are created in most tests; the production hasher is slow on purpose.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass
 class Rows:
     agent: object

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests import migrated
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 
@@ -48,7 +50,7 @@ def served(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("served")
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
-        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+        "DATABASE_URL": migrated.sqlite_database(workdir / "db.sqlite3"),
         "ALLOW_PRIVATE_WEBHOOK_URLS": "1",
         "SANDBOX_RING_SECONDS": "0.2",
         "SANDBOX_TALK_SECONDS": "0.5",
@@ -62,7 +64,6 @@ def served(tmp_path_factory):
             [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
         ).stdout
 
-    manage("migrate", "--no-input", "-v", "0")
     demo = json.loads(manage("demo", "--json"))
     log = open(workdir / "server.log", "wb")
     server = subprocess.Popen(

@@ -11,6 +11,8 @@ import requests
 
 from tests.crm.conftest import ROOT, readme_block
 
+pytestmark = pytest.mark.own_database("sqlite")  # the served instance's (tests/crm/conftest.py)
+
 GENERATOR = shutil.which("openapi-python-client") or str(Path(sys.executable).with_name("openapi-python-client"))
 
 

@@ -14,6 +14,8 @@ import requests
 
 from tests.crm.conftest import ROOT, free_port
 
+pytestmark = pytest.mark.own_database("sqlite")  # the served instance's (tests/crm/conftest.py)
+
 
 @pytest.fixture
 def receiver(served):

@@ -25,7 +25,3 @@ def organization_zone(tenant, name):
     from tenants.services import organization_update
 
     organization_update(organization=tenant.organization, name=tenant.organization.name, time_zone=name)
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "browser: drives a real headless Chromium against a served copy of the app")

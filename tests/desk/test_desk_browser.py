@@ -12,7 +12,7 @@ import pytest
 from tests.agents.test_console_browser import BASE_DIR, agent_console, browser, log_in  # noqa: F401
 from tests.agents.test_console_browser import server as _server  # noqa: F401
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.own_database("sqlite")]
 
 # The pictures in docs/ are refreshed only on request, so a test run leaves the tree clean.
 SHOTS = BASE_DIR / "docs" if os.environ.get("UPDATE_SCREENSHOTS") else None

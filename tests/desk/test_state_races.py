@@ -1,16 +1,14 @@
 """The data's own rules, held by the database: one open state interval per agent, a disposition
 of the call's organization. The races need PostgreSQL (set DATABASE_URL)."""
 
-import threading
-
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from agents import services
 from agents.models import AgentState, CallDisposition, Disposition
 from calls.models import Call
+from tests.conftest import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 needs_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="a real race needs PostgreSQL")
@@ -22,34 +20,11 @@ def test_the_database_refuses_a_second_open_interval(agent):
                                   started_at=timezone.now())
 
 
-# Each request holds one of the pool's connections (DATABASE_POOL_SIZE, 10) while it waits for the lock.
-def _race(tenant, count, request):
-    barrier = threading.Barrier(count)
-    results = []
-
-    def run(i):
-        client = APIClient()
-        client.credentials(HTTP_X_API_KEY=tenant.api_key)
-        barrier.wait()
-        try:
-            response = request(client, i)
-            results.append((response.status_code, response.json()))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 @needs_postgres
 def test_racing_state_changes_leave_one_open_interval_and_no_overlap(tenant, agent, reasons):
     choices = [{"state": "paused", "pause_reason_id": reasons["Break"].pk}, {"state": "available"},
                {"state": "offline"}, {"state": "paused", "pause_reason_id": reasons["Lunch"].pk}]
-    results = _race(tenant, 8, lambda client, i: client.put(
+    results = race(tenant, 8, lambda client, i: client.put(
         f"/api/v1/agents/{agent.pk}/state", choices[i % len(choices)], format="json"))
 
     assert {status for status, _ in results} == {200}
@@ -61,7 +36,7 @@ def test_racing_state_changes_leave_one_open_interval_and_no_overlap(tenant, age
 
 @needs_postgres
 def test_racing_starts_for_one_agent_place_one_call(tenant, agent):
-    results = _race(tenant, 8, lambda client, i: client.post(
+    results = race(tenant, 8, lambda client, i: client.post(
         f"/api/v1/agents/{agent.pk}/calls", {"to": f"+9180000001{i:02d}"}, format="json"))
 
     assert sorted(status for status, _ in results) == [201] + [409] * 7

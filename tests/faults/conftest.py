@@ -23,6 +23,7 @@ import pytest
 import requests
 from django.db import connection
 
+from tests import migrated
 from tests.conftest import needs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,16 +115,14 @@ def workdir():
 
 @pytest.fixture
 def app_database(workdir):
-    """A database of the same kind the suite runs on, for the app processes alone."""
+    """A migrated database of the same kind the suite runs on, for the app processes alone."""
     if connection.vendor != "postgresql":
-        yield f"sqlite:///{workdir}/app.sqlite3"
+        yield migrated.sqlite_database(f"{workdir}/app.sqlite3")
         return
     settings = connection.settings_dict
     server = f"postgres://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
     name = f"callcenter_fault_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"{server}/{name}"
+    yield migrated.postgres_database(server, name)
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -131,7 +130,6 @@ def app_database(workdir):
 @pytest.fixture
 def app(app_database, workdir):
     running = App(app_database, workdir)
-    running.manage("migrate", "--verbosity", "0")
     yield running
     running.stop_all()
 

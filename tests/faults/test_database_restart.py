@@ -6,14 +6,12 @@ import time
 
 import pytest
 import requests
-from django.db import connection
 
 from tests.faults.conftest import App, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    # The test brings its own PostgreSQL server, so one pass of the suite is enough.
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="runs in the suite's PostgreSQL pass"),
+    pytest.mark.own_database("postgresql"),  # a server of its own, which it restarts
 ]
 
 

@@ -82,7 +82,6 @@ def test_create_call_past_capacity_answers_success_429_or_503_and_stores_one_cal
         "CALL_CREATE_RATE": "100000/s",
     })  # fmt: skip
     try:
-        app.manage("migrate", "--verbosity", "0")
         demo = json.loads(app.manage("demo", "--json"))
         app.start_web()
         # The worker places calls while the flood goes on, from a pool as small as the web's.

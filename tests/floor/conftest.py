@@ -14,7 +14,6 @@ from agents.models import AgentState, CallDisposition, Disposition, PauseReason
 from calls.models import Call
 from tenants.models import Role
 from tenants.services import membership_set
-from tests.api_v1.conftest import _fast_password_hashing  # noqa: F401 (autouse fixture)
 
 PASSWORD = "long-enough-password"
 

@@ -16,7 +16,7 @@ import pytest
 from tests.agents.test_console_browser import BASE_DIR, CHROMIUM, CHROMIUM_ARGS, Server  # noqa: F401
 from tests.conftest import needs
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.own_database("sqlite")]
 
 # The pictures in docs/ are refreshed only on request, so a test run leaves the tree clean.
 SHOTS = BASE_DIR / "docs" if os.environ.get("UPDATE_SCREENSHOTS") else None
@@ -60,7 +60,6 @@ def server(tmp_path_factory):
     needs(Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium) for the browser tests")
     served = Server(tmp_path_factory.mktemp("floor"))
     served.env["SANDBOX_TALK_SECONDS"] = "60"
-    served.manage("migrate", "--noinput")
     served.demo = json.loads(served.manage("demo", "--json"))
     served.seeded = json.loads(served.manage("shell", "-c", SETUP).strip().splitlines()[-1])
     served.start()

@@ -10,7 +10,3 @@ def _recordings_in_a_temporary_folder(monkeypatch, tmp_path):
     folder = tmp_path / "recordings"
     monkeypatch.setattr(Recording._meta.get_field("file"), "storage", FileSystemStorage(location=str(folder)))
     return folder
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "browser: drives a real headless Chromium against a served copy of the app")

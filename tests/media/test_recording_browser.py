@@ -15,7 +15,7 @@ from standardwebhooks.webhooks import Webhook
 from tests.agents.test_console_browser import Server, browser  # noqa: F401  (fixture)
 from tests.conftest import needs
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.own_database("sqlite")]
 
 TALK_SECONDS = 2.0
 
@@ -32,7 +32,6 @@ def served(tmp_path_factory):
                        "PUBLIC_BASE_URL": server.base_url})
     server.database = folder / "console.sqlite3"
     server.media = folder / "media"
-    server.manage("migrate", "--noinput")
     server.demo = json.loads(server.manage("demo", "--json"))
     server.other = json.loads(server.manage("demo", "--json", "--org", "Other"))
     server.start()

@@ -9,6 +9,7 @@ from django_tasks_db.models import DBTaskResult
 
 from calls import placement
 from calls.models import WorkerHeartbeat
+from tests import migrated
 from tests.conftest import needs
 from tests.faults.conftest import App, wait_until
 
@@ -83,6 +84,7 @@ def _ready(app):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.own_database("postgresql")
 def test_readyz_turns_503_naming_the_database_when_postgresql_stops(throwaway_postgres, workdir):
     app = App(throwaway_postgres.url, workdir)
     app.manage("migrate", "--verbosity", "0")
@@ -102,6 +104,7 @@ def test_readyz_turns_503_naming_the_database_when_postgresql_stops(throwaway_po
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.own_database("sqlite")
 def test_readyz_turns_503_naming_the_channel_layer_when_redis_stops(workdir):
     import shutil
 
@@ -110,9 +113,8 @@ def test_readyz_turns_503_naming_the_channel_layer_when_redis_stops(workdir):
 
     redis_server = ThrowawayRedis(workdir)
     redis_server.start()
-    app = App(f"sqlite:///{workdir}/app.sqlite3", workdir)
+    app = App(migrated.sqlite_database(f"{workdir}/app.sqlite3"), workdir)
     app.env["REDIS_URL"] = f"redis://127.0.0.1:{redis_server.port}/0"
-    app.manage("migrate", "--verbosity", "0")
     app.start("web", "serve", "--port", str(app.port))
     try:
         wait_until(lambda: _ready(app) == (200, {"status": "ok"}), 30, "never ready")

@@ -5,6 +5,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from calls import placement
+from tests import migrated
 from tests.faults.conftest import App, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,15 +94,15 @@ def test_queue_age_is_the_oldest_due_task(client, settings):
     assert 89 < value(samples, "callcenter_task_queue_oldest_seconds") < 120
 
 
+@pytest.mark.own_database("sqlite")
 def test_one_scrape_of_the_web_process_sees_what_a_separate_worker_did(workdir, webhook_server):
     """Multiprocess mode: the worker records placements, the web process serves them."""
     import os
 
-    app = App(f"sqlite:///{workdir}/app.sqlite3", workdir)
+    app = App(migrated.sqlite_database(f"{workdir}/app.sqlite3"), workdir)
     metrics_dir = os.path.join(workdir, "prometheus")
     os.mkdir(metrics_dir)
     app.env.update({"PROMETHEUS_MULTIPROC_DIR": metrics_dir, "METRICS_TOKEN": TOKEN})
-    app.manage("migrate", "--verbosity", "0")
     import json
 
     demo = json.loads(app.manage("demo", "--json"))

@@ -7,11 +7,6 @@ from calls.models import CarrierAccount
 PASSWORD = "correct-horse-battery"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def client_for(user=None, **kwargs):
     client = Client(raise_request_exception=False, **kwargs)
     if user is not None:
