@@ -35,10 +35,10 @@ pytestmark = [
 
 CALLS = 210
 CREATE_SECONDS = 35
-DRAIN_SECONDS = 100
-# A backlog is harmless timers at the lowest priority: the run's own timers wait their turn
-# behind it, so the drain may take longer by the time a busy machine needs to get through it.
-BACKLOG_TASKS_PER_SECOND = 15
+# A slow or busy machine drains slowly, and that is no loss: the drain waits as long as
+# something moves (calls, deliveries, due tasks, the backlog), up to this ceiling. What is
+# stuck is found by nothing moving (SETTLED_SECONDS, or STILL_SECONDS while calls live).
+DRAIN_CEILING_SECONDS = 900
 # Once every call has ended and nothing moves for this long, waiting longer finds nothing new.
 SETTLED_SECONDS = 20
 # A task due (or running) for longer than this once the run has drained is stuck.
@@ -258,24 +258,25 @@ class Run:
             "backlog_left": backlog_left,
         }
 
-    def drain_bound(self):
-        return DRAIN_SECONDS + self.backlog_size / BACKLOG_TASKS_PER_SECOND
-
     def drain(self):
-        """Wait (bounded) until nothing is left to do; returns the seconds it took, or None."""
+        """Wait until nothing is left to do, as long as something moves; returns the seconds
+        it took, or None when what is left stopped moving."""
         started = time.monotonic()
         last, last_change = None, started
-        while time.monotonic() - started < self.drain_bound():
+        while time.monotonic() - started < DRAIN_CEILING_SECONDS:
             self.check_processes()
             now = self.snapshot()
             if now["live"] == 0 and now["pending"] == 0 and now["tasks_due"] == 0:
                 return time.monotonic() - started
             # The worker getting through the backlog is progress too.
             moving = (now["calls"], now["deliveries"], now["tasks_due"], now["backlog_left"])
+            still = time.monotonic() - last_change
             if moving != last:
                 last, last_change = moving, time.monotonic()
-            elif now["live"] == 0 and now["pending_ring_hangup"] == 0 and time.monotonic() - last_change > SETTLED_SECONDS:
+            elif now["live"] == 0 and now["pending_ring_hangup"] == 0 and still > SETTLED_SECONDS:
                 return None  # every call ended and nothing has moved since: what is left is stuck
+            elif still > CALL_TIME_LIMIT + SETTLED_SECONDS:
+                return None  # a live call outlasted its time limit with nothing moving: stuck
             time.sleep(2)
         return None
 
@@ -424,7 +425,7 @@ def check(run, title, *, created_in, drained_in):
         (f"backlog: {run.backlog_size} timer tasks ahead of the calls, {facts['backlog_left']} still queued at the end"
          if run.backlog_size else "backlog: none"),
         f"created in {created_in:.1f}s; " + (f"drained {drained_in:.1f}s after the last call" if drained_in is not None
-                                             else f"NOT drained within {run.drain_bound():.0f}s (or stuck for "
+                                             else f"NOT drained within {DRAIN_CEILING_SECONDS}s (or stuck for "
                                                   f"{SETTLED_SECONDS}s after every call ended)"),
     ]
     lines += [f"PROBLEM {what}: {len(items)}, e.g. {items[:3]}" for what, items in problems.items()]
