@@ -23,7 +23,7 @@ def query_summary(captured):
     return {"queries": len(captured), **kinds}
 
 
-def profile(name, function, count, html_dir):
+def profile(name, function, count, html_dir, chars=6000):
     from pyinstrument import Profiler
 
     function(0)  # warm-up: imports, first connection
@@ -34,7 +34,7 @@ def profile(name, function, count, html_dir):
             function(index)
     mean_ms = (time.perf_counter() - started) / count * 1000
     print(f"\n### {name}: {mean_ms:.2f} ms per request in process (under the profiler)")
-    print(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False)[:6000])
+    print(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False)[:chars])
     if html_dir:
         Path(html_dir).mkdir(parents=True, exist_ok=True)
         Path(html_dir, f"{name}.html").write_text(profiler.output_html())
@@ -44,6 +44,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--html", default="", help="write pyinstrument HTML profiles into this folder")
+    parser.add_argument("--chars", type=int, default=6000, help="how much of each text profile to print")
     args = parser.parse_args()
     print_machine()
 
@@ -106,9 +107,9 @@ def main():
                 print("   ", query["sql"][:160])
         Call.objects.filter(pk=calls[args.requests].pk).update(status=CallStatus.QUEUED)
 
-        profile("create_call", create, args.requests, args.html)
-        profile("carrier_callback", callback, args.requests - 1, args.html)
-        profile("lifecycle_transition_to_completed", transition, args.requests - 1, args.html)
+        profile("create_call", create, args.requests, args.html, args.chars)
+        profile("carrier_callback", callback, args.requests - 1, args.html, args.chars)
+        profile("lifecycle_transition_to_completed", transition, args.requests - 1, args.html, args.chars)
 
         # The API-key check: one indexed query and a SHA-512; last_used_at is written at most once a minute.
         raw = tenant["api_key"]
