@@ -50,6 +50,12 @@ DEFAULT_HANGUP_CAUSE = {
 }
 CAUSE_TIME_LIMIT = "31"
 
+# The columns a move writes: the UPDATE stays short, and never rewrites what it does not own.
+_MOVED_FIELDS = [
+    "status", "started_at", "answered_at", "stream", "ended_at", "hangup_cause", "duration", "deadline_at",
+    "carrier_call_id", "carrier_sequence",
+]
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -197,7 +203,7 @@ def _apply(call: Call, status: CallStatus, *, source: str, payload: dict[str, An
             call.duration = max(int((now - call.answered_at).total_seconds()), 0)
     call.deadline_at = _deadline(call)
     _remember_carrier(call, carrier_call_id, sequence)
-    call.save()
+    call.save(update_fields=_MOVED_FIELDS)
 
     transitioned.send(sender=Call, call=call, previous=previous, ended_here=ended_here, answer_inline=answer_inline)
     return Outcome(call, applied=True, note=note)
