@@ -1,12 +1,13 @@
 """Worker throughput: sandbox calls carried from queued to their hangup webhook per second,
-by one and by two `manage.py worker` processes (each TASK_WORKER_THREADS=2) on PostgreSQL.
+by one and by two `manage.py worker` processes on PostgreSQL, each with TASK_WORKER_THREADS
+task threads (2, the default, unless --threads lists others).
 
 N calls are created first through the create view (in this process), then the workers are
 started and timed until every call has ended and every hangup webhook reached a local
 receiver. Each call is about six tasks (place, network steps, answer, ring-less hangup
 webhook, timers). The sandbox rings and talks for 0 s, so this is the queue's own cost.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/<empty db> python -m bench.bench_worker [--calls 200] [--workers 1,2]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/<empty db> python -m bench.bench_worker [--calls 200] [--workers 1,2] [--threads 2,4]
 """
 
 import argparse
@@ -51,10 +52,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--threads", default="2", help="TASK_WORKER_THREADS of each worker process, one run per value")
     options = parser.parse_args()
     env = {**os.environ, "ALLOW_PRIVATE_WEBHOOK_URLS": "1", "SANDBOX_RING_SECONDS": "0",
            "SANDBOX_TALK_SECONDS": "0", "CALL_CREATE_RATE": "100000/s", "LOG_LEVEL": "WARNING",
-           "RETENTION_INTERVAL": "0", "TASK_WORKER_THREADS": "2"}
+           "RETENTION_INTERVAL": "0"}
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callcenter.settings")
     import django
@@ -70,7 +72,8 @@ def main():
                                      capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
     base, hangups = receiver()
     client = Client()
-    for workers in [int(n) for n in options.workers.split(",")]:
+    runs = [(int(w), int(t)) for w in options.workers.split(",") for t in options.threads.split(",")]
+    for workers, threads in runs:
         hangups.clear()
         Call.objects.all().delete()
         for _ in range(options.calls):
@@ -80,7 +83,8 @@ def main():
                                          "answer_url": f"{base}/answer", "hangup_url": f"{base}/hangup"})
             assert response.status_code == 200, response.content
         started = time.monotonic()
-        processes = [subprocess.Popen([sys.executable, "manage.py", "worker"], cwd=ROOT, env=env,
+        processes = [subprocess.Popen([sys.executable, "manage.py", "worker"], cwd=ROOT,
+                                      env={**env, "TASK_WORKER_THREADS": str(threads)},
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
         try:
             while len(set(hangups)) < options.calls or Call.objects.filter(status__in=LIVE_STATUSES).exists():
@@ -94,7 +98,7 @@ def main():
             for process in processes:
                 process.wait(timeout=60)
         statuses = sorted(set(Call.objects.values_list("status", flat=True)))
-        print(json.dumps({"worker_processes": workers, "threads_each": 2, "calls": options.calls,
+        print(json.dumps({"worker_processes": workers, "threads_each": threads, "calls": options.calls,
                           "seconds": round(took, 1), "calls_per_s": round(options.calls / took, 1),
                           "statuses": statuses, "startup_included": True}))
 
