@@ -85,7 +85,7 @@ def race(tenant, count, request):
         try:
             for _ in range(20):
                 response = request(client, index)
-                if response.status_code != 503 or response["Retry-After"] != "1":
+                if response.status_code != 503 or response.get("Retry-After") != "1":
                     break
                 time.sleep(0.2)
             results.append((response.status_code, response.json()))
