@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.core.cache import cache
-from django.db import connections
+from django.db import connection, connections
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
@@ -48,8 +48,6 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     # Both passes would run such a test against the same kind of database: once is enough.
-    from django.db import connection
-
     for item in items:
         marker = item.get_closest_marker("own_database")
         if marker and marker.args[0] != connection.vendor:

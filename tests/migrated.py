@@ -3,6 +3,7 @@ process start and several seconds; each kind of database is migrated once per te
 and copied from then on (a file copy for SQLite, CREATE DATABASE ... TEMPLATE for PostgreSQL)."""
 
 import atexit
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -43,7 +44,8 @@ def sqlite_database(path: Path | str) -> str:
             _migrate(f"sqlite:///{template}")
             _sqlite_template = template
     # The backup API copies a consistent database whatever the journal mode left beside it.
-    with sqlite3.connect(_sqlite_template) as source, sqlite3.connect(path) as target:
+    with contextlib.closing(sqlite3.connect(_sqlite_template)) as source, \
+            contextlib.closing(sqlite3.connect(path)) as target:
         source.backup(target)
     return f"sqlite:///{path}"
 
@@ -57,7 +59,7 @@ def postgres_database(server: str, name: str) -> str:
             template = f"callcenter_template_{uuid.uuid4().hex[:8]}"
             with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
                 admin.execute(f'CREATE DATABASE "{template}"')
-            atexit.register(_drop, server, template)
+            atexit.register(drop_postgres_database, server, template)
             _migrate(f"{server}/{template}")
             _postgres_templates[server] = template
     deadline = time.monotonic() + 10
@@ -74,9 +76,10 @@ def postgres_database(server: str, name: str) -> str:
     return f"{server}/{name}"
 
 
-def _drop(server: str, name: str) -> None:
+def drop_postgres_database(server: str, name: str) -> None:
+    """Drop `name` whoever is still connected; a server already gone leaves nothing to drop."""
     try:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     except psycopg.Error:
-        pass  # the server is gone already; nothing of ours is left to drop
+        pass

@@ -123,8 +123,7 @@ def app_database(workdir):
     server = f"postgres://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
     name = f"callcenter_fault_{uuid.uuid4().hex[:8]}"
     yield migrated.postgres_database(server, name)
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    migrated.drop_postgres_database(server, name)
 
 
 @pytest.fixture

@@ -37,7 +37,8 @@ CALLS = 210
 CREATE_SECONDS = 35
 # A slow or busy machine drains slowly, and that is no loss: the drain waits as long as
 # something moves (calls, deliveries, due tasks, the backlog), up to this ceiling. What is
-# stuck is found by nothing moving (SETTLED_SECONDS, or STILL_SECONDS while calls live).
+# stuck is found by nothing moving: for SETTLED_SECONDS once every call ended, or for
+# CALL_TIME_LIMIT + SETTLED_SECONDS while calls still live.
 DRAIN_CEILING_SECONDS = 900
 # Once every call has ended and nothing moves for this long, waiting longer finds nothing new.
 SETTLED_SECONDS = 20
@@ -426,7 +427,7 @@ def check(run, title, *, created_in, drained_in):
          if run.backlog_size else "backlog: none"),
         f"created in {created_in:.1f}s; " + (f"drained {drained_in:.1f}s after the last call" if drained_in is not None
                                              else f"NOT drained within {DRAIN_CEILING_SECONDS}s (or stuck for "
-                                                  f"{SETTLED_SECONDS}s after every call ended)"),
+                                                  f"{SETTLED_SECONDS}s after every call ended, {CALL_TIME_LIMIT + SETTLED_SECONDS}s while calls lived)"),
     ]
     lines += [f"PROBLEM {what}: {len(items)}, e.g. {items[:3]}" for what, items in problems.items()]
     FAULT_REPORTS.append((title, lines))
