@@ -189,7 +189,7 @@ def callback_schedule(*, agent: Agent, number: str, due_at: datetime, note: str 
         organization_id=agent.organization_id, agent=agent, contact=contact, number=number,
         due_at=due_at, note=note, call=call,
     )
-    transaction.on_commit(lambda: callback_remind.using(run_after=callback.due_at).enqueue(callback.pk))
+    callback_remind.using(run_after=callback.due_at).enqueue(callback.pk)
     return callback
 
 
@@ -248,5 +248,5 @@ def callback_reassign(*, callback: Callback, agent: Agent, due_at: datetime | No
     elif callback.due_at <= timezone.now():
         callback.due_at = timezone.now() + timedelta(minutes=1)
     callback.save()
-    transaction.on_commit(lambda: callback_remind.using(run_after=callback.due_at).enqueue(callback.pk))
+    callback_remind.using(run_after=callback.due_at).enqueue(callback.pk)
     return callback

@@ -192,7 +192,7 @@ def call_finished(sender, *, call: Call, **kwargs) -> None:
     wrap = _move(agent, AgentStatus.WRAP_UP, call=call)
     if settings.wrap_up_seconds:
         run_after = wrap.started_at + timedelta(seconds=settings.wrap_up_seconds)
-        transaction.on_commit(lambda: wrap_up_end.using(run_after=run_after).enqueue(wrap.pk))
+        wrap_up_end.using(run_after=run_after).enqueue(wrap.pk)
 
 
 @task()

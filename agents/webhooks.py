@@ -2,7 +2,7 @@
 
 An app opts in with a DeskWebhook row (its URL and which events it wants). Rows of the
 outbox (DeskWebhookDelivery) are written in the transaction of the change they report and
-sent by a background task once it commits through calls.delivery.signed_send (Standard
+sent by a background task, queued in that same transaction, through calls.delivery.signed_send (Standard
 Webhooks signature with the app's webhook secret, the address checked and pinned, no
 redirects), retried with backoff a few times.
 """
@@ -10,10 +10,8 @@ redirects), retried with backoff a few times.
 import logging
 import secrets
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -30,7 +28,7 @@ EVENT_FLAGS = {"call.dispositioned": "dispositions", "agent.state_changed": "age
 
 
 def desk_event_write(*, organization_id: int, event: str, data: dict[str, Any]) -> list[DeskWebhookDelivery]:
-    """Write one delivery per app of the organization that opted in to `event`; send each on commit."""
+    """Write one delivery per app of the organization that opted in to `event`, each with its sending task."""
     flag = EVENT_FLAGS[event]
     rows = []
     for subscription in DeskWebhook.objects.filter(organization_id=organization_id, **{flag: True}):
@@ -42,7 +40,7 @@ def desk_event_write(*, organization_id: int, event: str, data: dict[str, Any]) 
             webhook_id=webhook_id,
             payload={"type": event, "timestamp": timezone.now().isoformat(), "data": data},
         )
-        transaction.on_commit(partial(deliver_desk_webhook.enqueue, delivery.pk))
+        deliver_desk_webhook.enqueue(delivery.pk)
         rows.append(delivery)
     return rows
 

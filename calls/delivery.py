@@ -14,7 +14,6 @@ import logging
 import random
 import time
 from datetime import timedelta
-from functools import partial
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -126,9 +125,9 @@ def outbox_write(sender, *, call: Call, previous: str, answer_inline: bool = Fal
         if kind == WebhookDelivery.Kind.ANSWER:
             # Asked in the carrier's own request when `answer_inline`; the worker then only
             # steps in once that request's budget (answer, then fallback) has run out.
-            on_commit_answer_resolve(call.pk, delay=ANSWER_BUDGET if answer_inline else None)
+            answer_resolve_enqueue(call.pk, delay=ANSWER_BUDGET if answer_inline else None)
         else:
-            transaction.on_commit(partial(deliver_webhook.enqueue, delivery.pk))
+            deliver_webhook.enqueue(delivery.pk)
 
 
 def recording_ready_payload(recording) -> dict:
@@ -149,7 +148,7 @@ def recording_ready_payload(recording) -> dict:
 
 def recording_ready_write(recording) -> WebhookDelivery | None:
     """Owe the customer a `recording_ready` webhook (to the call's hangup URL), inside the
-    transaction that stored the recording; sent once it commits."""
+    transaction that stored the recording, with its sending task."""
     call = recording.call
     if not call.hangup_url:
         return None
@@ -163,14 +162,14 @@ def recording_ready_write(recording) -> WebhookDelivery | None:
             )
     except IntegrityError:
         return None
-    transaction.on_commit(partial(deliver_webhook.enqueue, row.pk))
+    deliver_webhook.enqueue(row.pk)
     return row
 
 
-def on_commit_answer_resolve(call_id: int, *, delay: timedelta | None = None) -> None:
-    """Have the worker ask the customer's answer webhook once this transaction commits."""
+def answer_resolve_enqueue(call_id: int, *, delay: timedelta | None = None) -> None:
+    """Have the worker ask the customer's answer webhook (the task commits with this transaction)."""
     run_after = timezone.now() + delay if delay else None
-    transaction.on_commit(lambda: resolve_answer_task.using(run_after=run_after).enqueue(call_id))
+    resolve_answer_task.using(run_after=run_after).enqueue(call_id)
 
 
 def _max_attempts(call, kind):
@@ -324,7 +323,7 @@ def redeliver(delivery):
         locked_until=None,
     )
     if updated:
-        transaction.on_commit(lambda: deliver_webhook.enqueue(delivery.pk))
+        deliver_webhook.enqueue(delivery.pk)
     return bool(updated)
 
 

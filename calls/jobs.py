@@ -17,6 +17,13 @@ failure) is queued again with backoff. Worker threads beat a heartbeat; a task l
 by a worker that went silent is made ready again (`stale_tasks_recover`, called by the
 sweeper), within seconds of the worker's death.
 Every task is safe to run twice: each claims its row (call, delivery) before acting.
+
+Tasks are queued inside the transaction of the change they follow, never on commit: the
+task table lives in the same database, so the task's row commits with the change or not
+at all. Queued on commit, a task is lost when the process dies (or the database goes
+away) between the commit and the insert, and a re-run of the task that made the change
+finds it made and queues nothing: a call left in progress, an agent left in wrap-up.
+Workers cannot see the row before the commit either way.
 """
 
 import functools

@@ -3,15 +3,17 @@
 Every report (carrier callback, sandbox step, timer, hang-up request) becomes one call to
 `transition` or `end`. The call row is locked, the move is checked against the table below
 (forward only; duplicates and stale reports are recorded and ignored), the customer's
-webhooks go into the outbox in the same transaction, and side effects (pushes to browsers,
-webhook sends, timers, carrier hang-ups) leave only once the transaction has committed.
+webhooks go into the outbox in the same transaction, and so do the tasks that follow the
+move (webhook sends, timers, carrier hang-ups: see calls/jobs.py). Pushes to browsers leave
+only once the transaction has committed.
 
 The lifecycle calls nothing above it. What follows a move hangs off one seam, the
 `transitioned` signal, sent inside the transaction that made the move; its receivers
-(connected in calls/apps.py) write the outbox there and defer everything else to commit:
+(connected in calls/apps.py) write the outbox and queue their tasks there, and defer only
+what leaves the database to commit:
 
-    calls.delivery   the customer's webhooks (outbox rows, then sending)
-    calls.realtime   the push to browsers
+    calls.delivery   the customer's webhooks (outbox rows and their sending tasks)
+    calls.realtime   the push to browsers (on commit)
     calls.timers     the timer of the new deadline
     calls.placement  the carrier hang-up of a call we ended
 """

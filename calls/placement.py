@@ -53,8 +53,8 @@ def carrier_hangup(call_id: int) -> None:
 
 
 def placement_enqueue(call: Call) -> None:
-    """Place `call` in the background once the transaction that created it commits."""
-    transaction.on_commit(lambda: place_call.enqueue(call.pk))
+    """Place `call` in the background; the task commits with the call."""
+    place_call.enqueue(call.pk)
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,6 @@ def hang_up(call_id: int) -> None:
 
 
 def carrier_hangup_schedule(sender, *, call: Call, ended_here: bool = False, **kwargs) -> None:
-    """Receiver of lifecycle.transitioned: a call we ended is dropped at its carrier after commit."""
+    """Receiver of lifecycle.transitioned: a call we ended is dropped at its carrier by a task queued with the move."""
     if ended_here and call.carrier_call_id:
-        transaction.on_commit(lambda: carrier_hangup.enqueue(call.pk))
+        carrier_hangup.enqueue(call.pk)

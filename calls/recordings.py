@@ -154,20 +154,20 @@ def sandbox_recording_make(call_id: int) -> None:
 
 def sandbox_call_ended(sender: Any, *, call: Call, previous: str, **kwargs: Any) -> None:
     """Receiver of lifecycle.transitioned: a recorded sandbox call that was answered and has
-    ended gets its recording once the move commits."""
+    ended gets its recording, queued with the move."""
     if call.carrier == "sandbox" and call.record and call.answered_at and call.status in (
         CallStatus.COMPLETED, CallStatus.ENDED
     ):
         call_id = call.pk
-        transaction.on_commit(lambda: sandbox_recording_make.enqueue(call_id))
+        sandbox_recording_make.enqueue(call_id)
 
 
 def recording_fetch_enqueue(call: Call, url: str, duration: float | None = None) -> None:
-    """A carrier said where its recording of `call` is: the worker fetches it after commit."""
+    """A carrier said where its recording of `call` is: the worker fetches it once this commits."""
     if not call.record or not url:
         return
     call_id = call.pk
-    transaction.on_commit(lambda: recording_fetch.enqueue(call_id, url, duration))
+    recording_fetch.enqueue(call_id, url, duration)
 
 
 @job(priority=jobs.NETWORK)

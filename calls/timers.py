@@ -6,7 +6,6 @@ timer is an optimisation on top of `Call.deadline_at`, never the only guard.
 
 from datetime import timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
 from calls import jobs, lifecycle
@@ -25,7 +24,7 @@ def expire_deadline(call_id: int) -> None:
 
 
 def timer_schedule(sender, *, call: Call, **kwargs) -> None:
-    """Receiver of lifecycle.transitioned: a timer for the new deadline, once the move commits."""
+    """Receiver of lifecycle.transitioned: a timer for the new deadline, queued with the move."""
     deadline = call.deadline_at
     if deadline and deadline - timezone.now() <= TIMER_HORIZON:
-        transaction.on_commit(lambda: expire_deadline.using(run_after=deadline).enqueue(call.pk))
+        expire_deadline.using(run_after=deadline).enqueue(call.pk)

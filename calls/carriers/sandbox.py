@@ -118,9 +118,9 @@ def answer_resolved(sender, *, call: Call, previous: str, **kwargs) -> None:
         return
     call_id = call.pk
     if call.to_number[-1] != STAYS_ON:
-        transaction.on_commit(
-            lambda: sandbox_step.using(run_after=_later(settings.SANDBOX_TALK_SECONDS)).enqueue(call_id, "callee_hangup")
-        )
+        # Queued with the move: a step queued after the commit would be lost to a worker
+        # dying in between, leaving the call in progress for good.
+        sandbox_step.using(run_after=_later(settings.SANDBOX_TALK_SECONDS)).enqueue(call_id, "callee_hangup")
     # The answer webhook's Stream JSON says where to stream the callee's audio.
     transaction.on_commit(lambda: sandbox_media.stream_follow(call_id=call_id))
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import OperationalError
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -58,6 +59,31 @@ def test_the_sandbox_callee_waits_for_the_answer_webhook(tenant, webhook_server,
     assert [call.pk, "callee_hangup"] in [r.args_kwargs["args"] for r in tasks_named("sandbox_step")]
     answer = WebhookDelivery.objects.get(call=call, kind="answer")
     assert (answer.state, answer.attempts) == ("delivered", 1)
+
+
+def test_a_worker_dying_straight_after_the_answer_commits_still_lets_the_call_end(
+    tenant, webhook_server, run_tasks, monkeypatch
+):
+    call = place(tenant, webhook_server, "+918000000001")
+    placement.place(call.pk)
+    sandbox.sandbox_step.call(call.pk, "dial")
+    sandbox.sandbox_step.call(call.pk, "answer")
+
+    # The worker that resolves the answer dies right after its transaction commits: nothing
+    # it would have done after the commit happens.
+    with monkeypatch.context() as dying:
+        dying.setattr(BaseDatabaseWrapper, "run_and_clear_commit_hooks", lambda db: setattr(db, "run_on_commit", []))
+        delivery.resolve_answer(call.pk)
+    call.refresh_from_db()
+    assert call.status == "in_progress"
+
+    # Its task runs again (its worker went silent) and finds the answer resolved; the rest
+    # of the call is already queued, so the callee hangs up and the customer hears of it.
+    delivery.resolve_answer(call.pk)
+    run_tasks(wait=3)
+    call.refresh_from_db()
+    assert (call.status, call.hangup_cause) == ("completed", "16")
+    assert sorted(webhook_server.paths()) == ["/answer", "/hangup", "/ring"]
 
 
 def test_a_task_that_loses_its_database_connection_is_retried(tenant, webhook_server, run_tasks, monkeypatch):

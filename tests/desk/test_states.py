@@ -1,6 +1,9 @@
 """Agent states: recorded intervals, the rules on START, wrap-up after calls."""
 
+from datetime import timedelta
+
 import pytest
+from django_tasks_db.models import DBTaskResult
 
 from agents import services, states
 from agents.models import AgentState, CallDisposition
@@ -69,6 +72,20 @@ def test_wrap_up_time_running_out_makes_the_agent_available(tenant, agent):
 
     states.wrap_up_expire(state_id=wrap.pk)
 
+    assert agent_state(agent=agent) == "available"
+
+
+def test_the_wrap_up_timer_is_queued_with_the_call_ending(tenant, agent):
+    # No commit hook runs in this test's transaction: the timer must not wait for one, or a
+    # worker dying straight after the call ended would leave the agent in wrap-up for good.
+    desk(tenant, wrap_up_seconds=30)
+    _end(services.agent_click_to_call(agent=agent, customer_number="+918000000111"))
+    wrap = AgentState.objects.get(agent=agent, ended_at__isnull=True)
+
+    [timer] = DBTaskResult.objects.filter(task_path__endswith=".wrap_up_end", status="READY")
+    assert timer.args_kwargs["args"] == [wrap.pk]
+    assert timer.run_after == wrap.started_at + timedelta(seconds=30)
+    timer.task.call(*timer.args_kwargs["args"])
     assert agent_state(agent=agent) == "available"
 
 
