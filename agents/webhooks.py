@@ -1,8 +1,8 @@
 """Desk webhooks for CRMs: call.dispositioned and agent.state_changed, signed like call webhooks.
 
 An app opts in with a DeskWebhook row (its URL and which events it wants). Rows of the
-outbox (DeskWebhookDelivery) are written in the transaction of the change they report and
-sent by a background task, queued in that same transaction, through calls.delivery.signed_send (Standard
+outbox (DeskWebhookDelivery) are written in the transaction of the change they report,
+with the background task that sends each through calls.delivery.signed_send (Standard
 Webhooks signature with the app's webhook secret, the address checked and pinned, no
 redirects), retried with backoff a few times.
 """
@@ -28,7 +28,7 @@ EVENT_FLAGS = {"call.dispositioned": "dispositions", "agent.state_changed": "age
 
 
 def desk_event_write(*, organization_id: int, event: str, data: dict[str, Any]) -> list[DeskWebhookDelivery]:
-    """Write one delivery per app of the organization that opted in to `event`, each with its sending task."""
+    """Write one delivery, with its sending task, per app of the organization that opted in to `event`."""
     flag = EVENT_FLAGS[event]
     rows = []
     for subscription in DeskWebhook.objects.filter(organization_id=organization_id, **{flag: True}):

@@ -167,7 +167,7 @@ def recording_ready_write(recording) -> WebhookDelivery | None:
 
 
 def answer_resolve_enqueue(call_id: int, *, delay: timedelta | None = None) -> None:
-    """Have the worker ask the customer's answer webhook (the task commits with this transaction)."""
+    """Have the worker ask the customer's answer webhook; the task commits with the transaction."""
     run_after = timezone.now() + delay if delay else None
     resolve_answer_task.using(run_after=run_after).enqueue(call_id)
 

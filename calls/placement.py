@@ -188,6 +188,7 @@ def hang_up(call_id: int) -> None:
 
 
 def carrier_hangup_schedule(sender, *, call: Call, ended_here: bool = False, **kwargs) -> None:
-    """Receiver of lifecycle.transitioned: a call we ended is dropped at its carrier by a task queued with the move."""
+    """Receiver of lifecycle.transitioned: a call we ended is dropped at its carrier (the task
+    is queued with the move)."""
     if ended_here and call.carrier_call_id:
         carrier_hangup.enqueue(call.pk)
