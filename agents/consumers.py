@@ -211,7 +211,9 @@ class ConsoleConsumer(_LiveConsumer):
         await database_sync_to_async(states.console_closed)(agent=self.agent)
 
     async def heard(self):
-        await database_sync_to_async(services.console_connection_seen)(channel_name=self.channel_name)
+        await database_sync_to_async(services.console_connection_seen)(
+            agent=self.agent, channel_name=self.channel_name
+        )
 
     async def agent_notification(self, message):
         await self.send_json({"type": "agent.notification", "notification": message["notification"]})

@@ -124,6 +124,21 @@ def agent_is_listening(*, agent):
     return ConsoleConnection.objects.filter(agent=agent, seen_at__gte=cutoff).exists()
 
 
+def agents_whose_consoles_went_silent() -> list[int]:
+    """Agents Available or Paused whose console tabs all went silent without closing: the
+    web process holding their sockets died, so no close was ever seen."""
+    cutoff = timezone.now() - PRESENCE_WINDOW
+    return list(
+        AgentState.objects.filter(
+            ended_at__isnull=True, state__in=[AgentStatus.AVAILABLE, AgentStatus.PAUSED],
+            agent__console_connections__seen_at__lt=cutoff,
+        )
+        .exclude(agent__console_connections__seen_at__gte=cutoff)
+        .values_list("agent_id", flat=True)
+        .distinct()
+    )
+
+
 def organization_live_calls(*, organization):
     return list(
         Call.objects.filter(organization=organization, status__in=LIVE_STATUSES)

@@ -108,8 +108,23 @@ def console_connection_open(*, agent, channel_name):
     )
 
 
-def console_connection_seen(*, channel_name):
-    ConsoleConnection.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
+def console_connection_seen(*, agent, channel_name):
+    now = timezone.now()
+    if not ConsoleConnection.objects.filter(channel_name=channel_name).update(seen_at=now):
+        # Dropped as silent (its heartbeats were held up past the presence window): the tab
+        # is alive after all, so it counts again.
+        ConsoleConnection.objects.get_or_create(channel_name=channel_name, defaults={"agent": agent, "seen_at": now})
+
+
+def silent_consoles_sign_out() -> int:
+    """Take Offline the agents whose console tabs all went silent without closing (the web
+    process holding their sockets died), as closing the last tab would have, and drop those
+    tabs' rows. The worker's sweep runs it. Returns how many agents went Offline."""
+    agent_ids = selectors.agents_whose_consoles_went_silent()
+    signed_out = sum(states.agent_absent_check(agent_id=agent_id) is not None for agent_id in agent_ids)
+    cutoff = timezone.now() - selectors.PRESENCE_WINDOW
+    ConsoleConnection.objects.filter(agent_id__in=agent_ids, seen_at__lt=cutoff).delete()
+    return signed_out
 
 
 def console_connection_close(*, channel_name):

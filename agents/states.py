@@ -9,7 +9,8 @@ click-to-call, the lifecycle's signal, a task):
   then Available, or Wrap-up lasts until the disposition is saved where one is required;
 - On call is left only by the call ending;
 - opening the console brings an Offline agent to Available; closing the last one takes
-  an Available or Paused agent Offline once the presence window has passed.
+  an Available or Paused agent Offline once the presence window has passed, and so does
+  the last one going silent (its web process died without closing it).
 
 Each change is recorded (AgentState, with start and end), pushed to the agent's and the
 organization's browsers on commit, and written to the desk webhooks' outbox.

@@ -21,6 +21,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
+from agents import services as agent_services
 from callcenter import retention
 from calls import jobs, sweeper
 from calls.wakeup import Listener, wakeup
@@ -66,14 +67,17 @@ class _QuietWorker(Worker):
 
 
 def _sweep_forever(stop):
+    # The calls' sweep, then agents whose consoles' web process died: each on its own, so
+    # one failing does not hold up the other.
     while not stop.is_set():
-        try:
-            close_old_connections()
-            sweeper.sweep()
-        except Exception:  # the sweeper must outlive a bad moment (database restart, ...)
-            logger.exception("sweep failed")
-        finally:
-            close_old_connections()
+        for sweep in (sweeper.sweep, agent_services.silent_consoles_sign_out):
+            try:
+                close_old_connections()
+                sweep()
+            except Exception:  # the sweeper must outlive a bad moment (database restart, ...)
+                logger.exception("%s failed", sweep.__name__)
+            finally:
+                close_old_connections()
         stop.wait(settings.SWEEP_INTERVAL)
 
 
