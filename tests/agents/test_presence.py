@@ -1,10 +1,13 @@
 """Whether an agent has a console open, as every process sees it (the ConsoleConnection rows)."""
 
+import time
+
 import pytest
 from django.utils import timezone
 
 from agents import selectors, services
 from agents.models import ConsoleConnection
+from callcenter import worker
 from calls import lifecycle
 from calls.models import CallStatus
 
@@ -101,3 +104,20 @@ def test_a_tab_dropped_as_silent_counts_again_at_its_next_heartbeat(agent):
     services.console_connection_seen(agent=agent, channel_name="specific.slow!1")
 
     assert selectors.agent_is_listening(agent=agent)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_worker_signs_out_a_console_that_went_silent(agent, settings):
+    settings.SWEEP_INTERVAL = 0.1
+    services.console_connection_open(agent=agent, channel_name="specific.dead!1")
+    _went_silent("specific.dead!1")
+
+    running = worker.start(threads=1)
+    try:
+        deadline = time.monotonic() + 10
+        while selectors.agent_state(agent=agent) != "offline" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        running.shutdown(grace=5)
+
+    assert selectors.agent_state(agent=agent) == "offline"
