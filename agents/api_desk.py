@@ -44,10 +44,10 @@ class PauseReasonListView(V1View):
 
 class DispositionListView(V1View):
     @extend_schema(tags=["Desk"], summary="The organization's dispositions (call outcomes)",
-                   responses=responses({200: serializers.DispositionSerializer(many=True)}))
+                   responses=responses({200: serializers.DispositionChoiceSerializer(many=True)}))
     def get(self, request):
         rows = selectors.organization_dispositions(organization_id=self.organization.pk)
-        return Response(serializers.DispositionSerializer(rows, many=True).data)
+        return Response(serializers.DispositionChoiceSerializer(rows, many=True).data)
 
 
 class CallDispositionView(V1View):

@@ -15,7 +15,8 @@ from agents import selectors, states
 from agents.models import Agent, Callback, CallDisposition, Contact, ContactNumber, Disposition
 from agents.webhooks import desk_event_write
 from calls import realtime
-from calls.models import Call
+from calls import services as call_services
+from calls.models import Call, DoNotCallNumber
 from calls.phone import InvalidPhoneNumber, to_e164
 from calls.representations import iso
 from tenants.errors import ServiceError
@@ -40,7 +41,9 @@ def disposition_public(row: CallDisposition) -> dict:
 def call_disposition_set(*, agent: Agent | None, call_uuid: str, disposition_id: int, note: str = "",
                          organization: Organization | None = None) -> CallDisposition:
     """Give a finished call its outcome and note (again, to correct it). The call and the
-    disposition must be the organization's; an agent may disposition only their own calls."""
+    disposition must be the organization's; an agent may disposition only their own calls.
+    An outcome marked "adds to do-not-call" puts the call's number on the organization's
+    list; correcting the outcome later leaves it there (a supervisor takes it off)."""
     if agent is not None:
         organization_id = agent.organization_id
     elif organization is not None:
@@ -68,6 +71,9 @@ def call_disposition_set(*, agent: Agent | None, call_uuid: str, disposition_id:
         defaults={"organization_id": organization_id, "disposition": disposition, "note": note,
                   "agent": agent or call.agent},
     )
+    if disposition.adds_to_do_not_call:
+        call_services.do_not_call_add(organization_id=organization_id, number=call.to_number,
+                                      source=DoNotCallNumber.Source.DISPOSITION, reason=disposition.label, call=call)
     public = disposition_public(row)
     desk_event_write(organization_id=organization_id, event="call.dispositioned",
                      data={**public, "to": call.to_number, "status": call.status})

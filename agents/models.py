@@ -167,6 +167,9 @@ class Disposition(models.Model):
     code = models.SlugField(max_length=40)
     label = models.CharField(max_length=80)
     is_active = models.BooleanField(default=True)
+    adds_to_do_not_call = models.BooleanField(
+        default=False, help_text="Saving this outcome puts the call's number on the organization's do-not-call list"
+    )
 
     class Meta:
         ordering = ["label", "id"]

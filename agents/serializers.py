@@ -76,6 +76,14 @@ class DispositionSerializer(serializers.Serializer):
     label = serializers.CharField()
 
 
+class DispositionChoiceSerializer(DispositionSerializer):
+    """One of the organization's outcomes, as listed for choosing."""
+
+    adds_to_do_not_call = serializers.BooleanField(
+        help_text="Saving this outcome puts the call's number on the organization's do-not-call list"
+    )
+
+
 class ContactNumberSerializer(serializers.Serializer):
     number = serializers.CharField(help_text="E.164")
 

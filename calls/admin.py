@@ -13,6 +13,7 @@ from calls.models import (
     Call,
     CallEvent,
     CarrierAccount,
+    DoNotCallNumber,
     LinkedNumber,
     Recording,
     RecordingPolicy,
@@ -406,3 +407,46 @@ class RecordingPolicyAdmin(OrganizationScopedAdmin):
         saved = recordings.policy_save(organization=organization, record_agent_calls=obj.record_agent_calls,
                                        disclosure=obj.disclosure, disclosure_text=obj.disclosure_text)
         obj.pk, obj.organization = saved.pk, organization
+
+
+class DoNotCallNumberForm(forms.ModelForm):
+    class Meta:
+        model = DoNotCallNumber
+        fields = ["organization", "number", "reason"]
+
+    def clean_number(self):
+        try:
+            return to_e164(self.cleaned_data["number"])
+        except InvalidPhoneNumber as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+@admin.register(DoNotCallNumber)
+class DoNotCallNumberAdmin(OrganizationScopedAdmin):
+    """The organization's do-not-call list: added here, by an agent's disposition or through
+    /api/v1; taken off here. Entries are not edited: take one off and add it again."""
+
+    form = DoNotCallNumberForm
+    list_display = ["number", "reason", "source", "call", "created_at", "organization"]
+    list_filter = ["source", "organization"]
+    list_select_related = ["call"]
+    search_fields = ["number", "reason"]
+    readonly_fields = ["source", "call", "created_at"]
+    supervisor_can = frozenset({"view", "add", "delete"})
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        organization = obj.organization if request.user.is_superuser else organization_of(request.user)
+        saved = services.do_not_call_add(organization_id=organization.pk, number=obj.number,
+                                         source=DoNotCallNumber.Source.ADMIN, reason=obj.reason)
+        # The admin goes on with `obj` (log entry, redirect): make it the saved row.
+        obj.pk, obj.organization, obj.source, obj.created_at = saved.pk, organization, saved.source, saved.created_at
+
+    def delete_model(self, request, obj):
+        services.do_not_call_remove(organization_id=obj.organization_id, number=obj.number)
+
+    def delete_queryset(self, request, queryset):
+        for row in queryset:
+            services.do_not_call_remove(organization_id=row.organization_id, number=row.number)

@@ -384,6 +384,38 @@ class WorkerHeartbeat(models.Model):
         return f"{self.worker_id} seen {self.seen_at}"
 
 
+class DoNotCallNumber(models.Model):
+    """A number the organization must not call. Every new call to it is refused, whichever
+    door it comes by (SFVoPI, /api/v1, click-to-call, the console); calls already live go on."""
+
+    class Source(models.TextChoices):
+        DISPOSITION = "disposition", "An agent's disposition"
+        ADMIN = "admin", "Admin"
+        API = "api", "API"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    number = models.CharField(max_length=16, help_text="E.164")
+    reason = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.ADMIN)
+    # The call whose disposition put the number here, when one did.
+    call = models.ForeignKey("Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "do-not-call number"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="do_not_call_number_unique_in_org"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def get_additional_data(self) -> dict:
+        """Kept with each audit entry, so an organization sees its own history."""
+        return {"organization_id": self.organization_id}
+
+
 class RecordingPolicy(models.Model):
     """An organization's recording choices for calls its agents place (click-to-call, console)."""
 

@@ -2,7 +2,8 @@
 
 from django.db.models import QuerySet
 
-from calls.models import Call, LinkedNumber, Recording, SfvopiApp, WebhookDelivery
+from calls.models import Call, DoNotCallNumber, LinkedNumber, Recording, SfvopiApp, WebhookDelivery
+from calls.phone import InvalidPhoneNumber, to_e164
 from tenants.errors import ServiceError
 from tenants.models import Organization
 
@@ -43,6 +44,22 @@ def number_get(*, organization: Organization, number_id) -> LinkedNumber:
     if linked is None:
         raise ServiceError("VoIP number not found", status=404, code="number_not_found")
     return linked
+
+
+def do_not_call_list(*, organization: Organization) -> QuerySet[DoNotCallNumber]:
+    return DoNotCallNumber.objects.filter(organization=organization).select_related("call").order_by("-created_at", "-id")
+
+
+def do_not_call_get(*, organization: Organization, number: str) -> DoNotCallNumber:
+    try:
+        number = to_e164(number, strict=True)
+    except InvalidPhoneNumber:
+        number = ""
+    row = do_not_call_list(organization=organization).filter(number=number).first() if number else None
+    if row is None:
+        raise ServiceError("That number is not on the organization's do-not-call list", status=404,
+                           code="do_not_call_not_found")
+    return row
 
 
 def webhook_delivery_list(*, organization: Organization) -> QuerySet[WebhookDelivery]:

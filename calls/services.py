@@ -24,12 +24,14 @@ from calls.models import (
     Call,
     CarrierAccount,
     CarrierKind,
+    DoNotCallNumber,
     LinkedNumber,
     RecordingPolicy,
     SfvopiApp,
     WebhookDelivery,
     new_webhook_secret,
 )
+from calls.phone import InvalidPhoneNumber, to_e164
 from tenants.errors import ServiceError
 from tenants.models import Organization
 
@@ -153,22 +155,55 @@ def carrier_account_for(organization: Organization) -> CarrierAccount | None:
     return CarrierAccount.objects.filter(organization=organization, is_default=True).first()
 
 
+# The do-not-call list
+
+def do_not_call_add(*, organization_id: int, number: str, source: str = DoNotCallNumber.Source.ADMIN,
+                    reason: str = "", call: Call | None = None) -> DoNotCallNumber:
+    """Put `number` on the organization's do-not-call list (again: the first entry stays)."""
+    try:
+        number = to_e164(number)
+    except InvalidPhoneNumber as exc:
+        raise ServiceError(str(exc), status=400, code="invalid_number") from None
+    if len(reason) > 200:
+        raise ServiceError("The reason is longer than 200 characters", status=400, code="reason_too_long")
+    row, _ = DoNotCallNumber.objects.get_or_create(
+        organization_id=organization_id, number=number,
+        defaults={"source": source, "reason": reason, "call": call},
+    )
+    return row
+
+
+def do_not_call_remove(*, organization_id: int, number: str) -> bool:
+    """Take `number` off the organization's do-not-call list; whether it was on it."""
+    deleted, _ = DoNotCallNumber.objects.filter(organization_id=organization_id, number=number).delete()
+    return bool(deleted)
+
+
+def _do_not_call_refuse(to_number: str) -> ServiceError:
+    return ServiceError(
+        f"{to_number} is on the organization's do-not-call list", status=400, code="number_do_not_call"
+    )
+
+
 @dataclass(frozen=True)
 class _Route:
     app: SfvopiApp
     carrier: str
     carrier_account_id: int | None
+    do_not_call: bool
 
 
 @functools.cache
 def _route_sql() -> str:
-    app, linked, account = SfvopiApp._meta, LinkedNumber._meta, CarrierAccount._meta
+    app, linked, account, dnc = SfvopiApp._meta, LinkedNumber._meta, CarrierAccount._meta, DoNotCallNumber._meta
 
     def col(meta, name):
         return meta.get_field(name).column
 
     return (
-        f"SELECT a.*, c.{col(account, 'id')} AS route_account_id, c.{col(account, 'kind')} AS route_carrier_kind"
+        f"SELECT a.*, c.{col(account, 'id')} AS route_account_id, c.{col(account, 'kind')} AS route_carrier_kind,"
+        f" EXISTS (SELECT 1 FROM {dnc.db_table} d WHERE d.{col(dnc, 'organization')} = l.{col(linked, 'organization')}"
+        f" AND d.{col(dnc, 'number')} = %s) AS route_do_not_call"
         f" FROM {linked.db_table} l JOIN {app.db_table} a ON a.{col(app, 'id')} = l.{col(linked, 'app')}"
         f" LEFT JOIN {account.db_table} c ON c.{col(account, 'organization')} = l.{col(linked, 'organization')}"
         f" AND c.{col(account, 'is_default')}"
@@ -176,21 +211,22 @@ def _route_sql() -> str:
     )
 
 
-def _sfvopi_route(organization: Organization, from_number: str) -> _Route:
-    """The active app behind `from_number` and the organization's carrier, in one query.
+def _sfvopi_route(organization: Organization, from_number: str, to_number: str) -> _Route:
+    """The active app behind `from_number`, the organization's carrier and whether
+    `to_number` is on its do-not-call list, in one query.
 
     Written as SQL because it runs on every SFVoPI create-call: the ORM spent more CPU
     building this statement than PostgreSQL spends running it. Numbers are unique and an
     organization has at most one default carrier account (one_default_carrier_per_org),
     so it finds at most one row.
     """
-    rows = list(SfvopiApp.objects.raw(_route_sql(), [organization.pk, from_number, SfvopiApp.Status.ACTIVE]))
+    rows = list(SfvopiApp.objects.raw(_route_sql(), [to_number, organization.pk, from_number, SfvopiApp.Status.ACTIVE]))
     if not rows:
         raise ServiceError(
             f"VoIP number {from_number} is not linked to any SFVoPI app for this org", code="number_not_linked"
         )
     app: Any = rows[0]
-    return _Route(app, app.route_carrier_kind or CarrierKind.SANDBOX, app.route_account_id)
+    return _Route(app, app.route_carrier_kind or CarrierKind.SANDBOX, app.route_account_id, bool(app.route_do_not_call))
 
 
 def _caller_id(organization: Organization, account: CarrierAccount | None) -> tuple[str | None, SfvopiApp | None]:
@@ -231,13 +267,16 @@ def call_create(
     app, and reports to the given webhook URLs (the app's hangup and fallback URLs fill in).
     A click-to-call call (`agent` given) rings the agent's phone first, then `to_number`, from
     the organization's caller ID. `record` asks for a recording; left out, an agent's call
-    follows the organization's recording policy and an SFVoPI call is not recorded. One live call per agent is the database's rule (the
-    `one_live_call_per_agent` partial unique constraint), so two requests racing for one
-    agent cannot both win.
+    follows the organization's recording policy and an SFVoPI call is not recorded. One
+    live call per agent is the database's rule (the `one_live_call_per_agent` partial unique
+    constraint), so two requests racing for one agent cannot both win. A number on the
+    organization's do-not-call list is refused at every door.
     """
     app: SfvopiApp | None
     if agent is None:
-        route = _sfvopi_route(organization, from_number or "")
+        route = _sfvopi_route(organization, from_number or "", to_number)
+        if route.do_not_call:
+            raise _do_not_call_refuse(to_number)
         app = route.app
         fields: dict[str, Any] = {
             "kind": Call.Kind.API,
@@ -254,6 +293,8 @@ def call_create(
             "carrier_account_id": route.carrier_account_id,
         }
     else:
+        if DoNotCallNumber.objects.filter(organization=organization, number=to_number).exists():
+            raise _do_not_call_refuse(to_number)
         account = carrier_account_for(organization)
         caller_id, app = _caller_id(organization, account)
         if caller_id is None:

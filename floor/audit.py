@@ -9,7 +9,7 @@ Secrets never enter the trail.
 from auditlog.registry import auditlog
 
 from agents.models import Agent, DeskSettings, Disposition, PauseReason
-from calls.models import CarrierAccount, LinkedNumber, SfvopiApp
+from calls.models import CarrierAccount, DoNotCallNumber, LinkedNumber, SfvopiApp
 from tenants.models import Membership, Organization, OrganizationAPIKey
 
 
@@ -24,3 +24,4 @@ def register() -> None:
     auditlog.register(DeskSettings)
     auditlog.register(PauseReason)
     auditlog.register(Disposition)
+    auditlog.register(DoNotCallNumber)

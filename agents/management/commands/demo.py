@@ -21,7 +21,10 @@ DISPOSITIONS = [
     ("callback", "Callback requested"),
     ("not_interested", "Not interested"),
     ("wrong_number", "Wrong number"),
+    ("do_not_call", "Do not call"),
 ]
+# Outcomes that put the number on the organization's do-not-call list.
+DO_NOT_CALL_CODES = {"do_not_call"}
 
 
 class Command(BaseCommand):
@@ -83,7 +86,8 @@ class Command(BaseCommand):
         for name in ("Break", "Lunch", "Training"):
             PauseReason.objects.get_or_create(organization=organization, name=name)
         for code, label in DISPOSITIONS:
-            Disposition.objects.get_or_create(organization=organization, code=code, defaults={"label": label})
+            Disposition.objects.get_or_create(organization=organization, code=code, defaults={
+                "label": label, "adds_to_do_not_call": code in DO_NOT_CALL_CODES})
         demo_contact = f"+918000{organization.pk:04d}88"  # the sandbox keeps it on until we end it
         if not ContactNumber.objects.filter(organization=organization, number=demo_contact).exists():
             desk.contact_save(organization=organization, name="Priya Shah", company="Kite Travel",

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from calls.api.serializers import AppFieldsSerializer, PhoneNumberField, StrictCharField
 from calls.causes import call_hangup_reason
-from calls.models import Call, CallStatus, WebhookDelivery
+from calls.models import Call, CallStatus, DoNotCallNumber, WebhookDelivery
 from calls.representations import HangupReasonSerializer
 
 MAX_ID = 2**63 - 1
@@ -51,6 +51,24 @@ class NumberSerializer(serializers.Serializer):
 class NumberCreateSerializer(serializers.Serializer):
     number = PhoneNumberField(help_text="Normalized to E.164")
     app_id = StrictCharField(required=False, max_length=32, help_text="Link it to this app right away")
+
+
+class DoNotCallSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField(help_text="E.164")
+    reason = serializers.CharField()
+    source = serializers.ChoiceField(choices=DoNotCallNumber.Source.choices,
+                                     help_text="Who put it there: an agent's disposition, admin or the API")
+    call_uuid = serializers.SerializerMethodField(help_text="The call whose disposition put it there")
+    created_at = serializers.DateTimeField()
+
+    def get_call_uuid(self, row) -> str | None:
+        return row.call.request_uuid if row.call_id and row.call else None
+
+
+class DoNotCallWriteSerializer(serializers.Serializer):
+    number = PhoneNumberField(help_text="Normalized to E.164")
+    reason = StrictCharField(required=False, allow_blank=True, max_length=200, default="")
 
 
 class NumberLinkSerializer(serializers.Serializer):

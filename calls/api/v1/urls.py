@@ -15,6 +15,8 @@ urlpatterns = [
     path("recordings", views.RecordingListView.as_view()),
     path("recordings/<str:recording_id>", views.RecordingDetailView.as_view()),
     path("recordings/<str:recording_id>/audio", views.RecordingAudioView.as_view()),
+    path("do-not-call", views.DoNotCallListView.as_view()),
+    path("do-not-call/<str:number>", views.DoNotCallDetailView.as_view()),
     path("webhook-deliveries", views.WebhookDeliveryListView.as_view()),
     path("webhook-deliveries/<str:webhook_id>/redeliver", views.WebhookDeliveryRedeliverView.as_view()),
 ]

@@ -14,6 +14,7 @@ from calls import idempotency, recordings, selectors, services
 from calls.api.serializers import CALL_CREATE_EXAMPLE, AppWriteSerializer, CallCreateSerializer
 from calls.api.throttling import CallCreateThrottle
 from calls.api.v1 import serializers as v1
+from calls.models import DoNotCallNumber
 from tenants.api import IDEMPOTENCY_KEY, PAGE_PARAMETERS, V1View, id_parameter, page_of, responses
 from tenants.errors import error_body
 from tenants.scoping import organization_of
@@ -306,3 +307,42 @@ class RecordingAudioView(V1View):
     def get(self, request, recording_id):
         recording = selectors.recording_get(organization=self.organization, recording_id=recording_id)
         return recordings.audio_response(request, recording, download=request.query_params.get("download") == "true")
+
+
+# The do-not-call list
+
+DO_NOT_CALL_NUMBER = OpenApiParameter("number", str, OpenApiParameter.PATH, description="The number, in E.164")
+
+
+class DoNotCallListView(V1View):
+    @extend_schema(
+        tags=["Do not call"],
+        summary="The organization's do-not-call list, newest first",
+        parameters=PAGE_PARAMETERS,
+        responses=responses({200: page_of(v1.DoNotCallSerializer)}),
+    )
+    def get(self, request):
+        rows = selectors.do_not_call_list(organization=self.organization)
+        return self.page(rows, v1.DoNotCallSerializer, ("-created_at", "-id"))
+
+    @extend_schema(
+        tags=["Do not call"],
+        summary="Put a number on the do-not-call list: every later call to it is refused",
+        description="Adding a number already on the list answers its existing entry.",
+        request=v1.DoNotCallWriteSerializer,
+        responses=responses({201: v1.DoNotCallSerializer}, 415),
+    )
+    def post(self, request):
+        data = self.validated(v1.DoNotCallWriteSerializer)
+        row = services.do_not_call_add(organization_id=self.organization.pk, number=data["number"],
+                                       source=DoNotCallNumber.Source.API, reason=data["reason"])
+        return Response(v1.DoNotCallSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class DoNotCallDetailView(V1View):
+    @extend_schema(tags=["Do not call"], parameters=[DO_NOT_CALL_NUMBER], summary="Take a number off the list",
+                   responses=responses({204: None}, 404))
+    def delete(self, request, number):
+        row = selectors.do_not_call_get(organization=self.organization, number=number)
+        services.do_not_call_remove(organization_id=self.organization.pk, number=row.number)
+        return Response(status=status.HTTP_204_NO_CONTENT)
