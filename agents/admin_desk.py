@@ -36,7 +36,7 @@ class PauseReasonAdmin(OrganizationScopedAdmin):
 
 @admin.register(Disposition)
 class DispositionAdmin(OrganizationScopedAdmin):
-    list_display = ["label", "code", "organization", "is_active"]
+    list_display = ["label", "code", "organization", "is_active", "adds_to_do_not_call"]
     list_filter = ["is_active", "organization"]
 
 
