@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agents import desk, selectors, services, states
 from agents.representations import agent_public, agent_state_public
+from calls import selectors as call_selectors
 from calls.api.throttling import call_create_allowed
 from calls.models import Recording
 from calls.phone import InvalidPhoneNumber, to_e164
@@ -222,10 +223,16 @@ def console_history(request, agent):
 @require_GET
 @_json_view(selectors.agent_for_user)
 def console_contacts(request, agent):
-    contacts = selectors.contact_search(organization_id=agent.organization_id, query=request.GET.get("q", "")[:100])
+    contacts = list(selectors.contact_search(organization_id=agent.organization_id,
+                                             query=request.GET.get("q", "")[:100])[:20])
+    numbers = {c.pk: [n.number for n in c.numbers.all()] for c in contacts}
+    # Shown, so the agent sees why there is nothing to dial rather than meeting a refusal.
+    listed = call_selectors.do_not_call_among(organization_id=agent.organization_id,
+                                              numbers=[n for each in numbers.values() for n in each])
     return {"contacts": [
-        {"id": c.pk, "name": c.name, "company": c.company, "numbers": [n.number for n in c.numbers.all()]}
-        for c in contacts[:20]
+        {"id": c.pk, "name": c.name, "company": c.company, "numbers": numbers[c.pk],
+         "do_not_call": [n for n in numbers[c.pk] if n in listed]}
+        for c in contacts
     ]}
 
 

@@ -62,6 +62,14 @@ def do_not_call_get(*, organization: Organization, number: str) -> DoNotCallNumb
     return row
 
 
+def do_not_call_among(*, organization_id: int, numbers: list[str]) -> set[str]:
+    """Which of `numbers` are on the organization's do-not-call list."""
+    if not numbers:
+        return set()
+    listed = DoNotCallNumber.objects.filter(organization_id=organization_id, number__in=numbers)
+    return set(listed.values_list("number", flat=True))
+
+
 def webhook_delivery_list(*, organization: Organization) -> QuerySet[WebhookDelivery]:
     return (
         WebhookDelivery.objects.filter(organization=organization)

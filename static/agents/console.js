@@ -362,6 +362,10 @@ $("contact-search").addEventListener("submit", async (event) => {
     item.append(el("span", c.company ? `${c.name} · ${c.company}` : c.name));
     const buttons = el("span");
     for (const number of c.numbers) {
+      if (c.do_not_call.includes(number)) {
+        buttons.append(el("span", `${number} · Do not call`, { class: "do-not-call" }), " ");
+        continue;
+      }
       const button = el("button", `Call ${number}`, { type: "button", class: "small" });
       button.addEventListener("click", () => dial(number));
       buttons.append(button, " ");

@@ -58,7 +58,24 @@ def test_screen_pop_history_and_disposition(agent_client, agent, tenant, outcome
     assert [(c["request_uuid"], c["contact_name"], c["disposition"]["label"], c["disposition"]["note"])
             for c in history["calls"]] == [(call_uuid, "Priya Shah", "Sale", "Two seats")]
     assert client.get("/console/history?disposition=not_interested").json()["calls"] == []
-    assert client.get("/console/contacts?q=shah").json()["contacts"][0]["numbers"] == ["+918000000111"]
+    found = client.get("/console/contacts?q=shah").json()["contacts"][0]
+    assert (found["numbers"], found["do_not_call"]) == (["+918000000111"], [])
+
+
+def test_contact_search_marks_the_numbers_on_the_do_not_call_list(agent_client, agent, tenant):
+    from calls import services as call_services
+
+    desk_services.contact_save(organization=tenant.organization, name="Priya Shah",
+                               numbers=["+918000000111", "+918000000112"])
+    call_services.do_not_call_add(organization_id=tenant.organization.pk, number="+918000000112")
+    client = _csrf(agent_client)
+
+    found = client.get("/console/contacts?q=shah").json()["contacts"][0]
+
+    assert (found["numbers"], found["do_not_call"]) == (["+918000000111", "+918000000112"], ["+918000000112"])
+    refused = post(client, "/console/start", {"customer_number": "+918000000112"})
+    assert refused.status_code == 400
+    assert refused.json()["message"] == "+918000000112 is on the organization's do-not-call list"
 
 
 def test_a_callback_is_scheduled_from_the_console_and_reminded(agent_client, agent, tenant):
