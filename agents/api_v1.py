@@ -71,6 +71,16 @@ class AgentDeactivateView(V1View):
         return Response(serializers.AgentSerializer(selectors.agent_get(organization=self.organization, agent_id=agent.pk)).data)
 
 
+def _state_shown(organization, agent) -> dict:
+    """An agent's state as /api/v1 shows it, with the live call."""
+    call = None
+    if agent.live_call_uuid:
+        call = call_selectors.call_get(organization=organization, request_uuid=agent.live_call_uuid)
+    public = states.state_public(selectors.agent_open_state(agent=agent), agent=agent)
+    public["state"] = agent_state(agent=agent)
+    return serializers.AgentStateSerializer({**public, "call": call}).data
+
+
 class AgentStateView(V1View):
     @extend_schema(
         tags=["Agents"],
@@ -80,15 +90,7 @@ class AgentStateView(V1View):
     )
     def get(self, request, agent_id):
         agent = selectors.agent_get(organization=self.organization, agent_id=agent_id)
-        return Response(self.shown(agent))
-
-    def shown(self, agent):
-        call = None
-        if agent.live_call_uuid:
-            call = call_selectors.call_get(organization=self.organization, request_uuid=agent.live_call_uuid)
-        public = states.state_public(selectors.agent_open_state(agent=agent), agent=agent)
-        public["state"] = agent_state(agent=agent)
-        return serializers.AgentStateSerializer({**public, "call": call}).data
+        return Response(_state_shown(self.organization, agent))
 
     @extend_schema(
         tags=["Agents"],
@@ -101,7 +103,23 @@ class AgentStateView(V1View):
         agent = selectors.agent_get(organization=self.organization, agent_id=agent_id)
         data = self.validated(serializers.AgentStateSetSerializer)
         states.agent_state_set(agent=agent, state=data["state"], pause_reason_id=data.get("pause_reason_id"))
-        return Response(self.shown(selectors.agent_get(organization=self.organization, agent_id=agent.pk)))
+        agent = selectors.agent_get(organization=self.organization, agent_id=agent.pk)
+        return Response(_state_shown(self.organization, agent))
+
+
+class AgentWrapUpExtendView(V1View):
+    @extend_schema(
+        tags=["Agents"],
+        parameters=[AGENT_ID],
+        request=None,
+        summary="Extend an agent's timed wrap-up by the organization's wrap-up time (once per wrap-up)",
+        responses=responses({200: serializers.AgentStateSerializer}, 404, 409),
+    )
+    def post(self, request, agent_id):
+        agent = selectors.agent_get(organization=self.organization, agent_id=agent_id)
+        states.wrap_up_extend(agent=agent)
+        agent = selectors.agent_get(organization=self.organization, agent_id=agent.pk)
+        return Response(_state_shown(self.organization, agent))
 
 
 urlpatterns = [
@@ -109,4 +127,5 @@ urlpatterns = [
     path("agents/<str:agent_id>", AgentDetailView.as_view()),
     path("agents/<str:agent_id>/deactivate", AgentDeactivateView.as_view()),
     path("agents/<str:agent_id>/state", AgentStateView.as_view()),
+    path("agents/<str:agent_id>/wrap-up/extend", AgentWrapUpExtendView.as_view()),
 ]

@@ -135,6 +135,9 @@ class AgentState(models.Model):
     call = models.ForeignKey("calls.Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
+    # A timed wrap-up: when its time runs out, and whether the agent took the one extension.
+    wrap_up_until = models.DateTimeField(null=True, blank=True)
+    wrap_up_extended = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-started_at", "-id"]

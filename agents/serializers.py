@@ -53,6 +53,10 @@ class AgentStateSerializer(serializers.Serializer):
     pause_reason = serializers.CharField(allow_null=True)
     pause_reason_id = serializers.IntegerField(allow_null=True)
     since = serializers.DateTimeField(allow_null=True, help_text="When the agent entered this state")
+    wrap_up_until = serializers.DateTimeField(
+        allow_null=True, help_text="In a timed wrap-up: when it ends and the agent becomes Available"
+    )
+    wrap_up_extended = serializers.BooleanField(help_text="The agent took this wrap-up's one extension")
     call = v1.CallSerializer(allow_null=True)
 
 

@@ -7,6 +7,7 @@ click-to-call, the lifecycle's signal, a task):
 - a call may be started only when Available; starting one moves the agent to On call;
 - when a call of the agent ends, Wrap-up follows for the organization's wrap-up time and
   then Available, or Wrap-up lasts until the disposition is saved where one is required;
+  the agent may end it early, or extend it once by the same time while it runs;
 - On call is left only by the call ending;
 - opening the console brings an Offline agent to Available; closing the last one takes
   an Available or Paused agent Offline once the presence window has passed, and so does
@@ -43,6 +44,8 @@ def state_public(state: AgentState | None, *, agent: Agent) -> dict:
         "pause_reason_id": state.pause_reason_id if state else None,
         "since": iso(state.started_at) if state else None,
         "call_uuid": state.call.request_uuid if state and state.call_id and state.call else None,
+        "wrap_up_until": iso(state.wrap_up_until) if state and state.wrap_up_until else None,
+        "wrap_up_extended": bool(state and state.wrap_up_extended),
     }
 
 
@@ -52,7 +55,7 @@ def _locked_agent(agent: Agent) -> Agent:
 
 
 def _move(agent: Agent, state: str, *, pause_reason: PauseReason | None = None, call: Call | None = None,
-          now: datetime | None = None) -> AgentState:
+          now: datetime | None = None, wrap_up_until: datetime | None = None) -> AgentState:
     """Close the agent's open interval and open one in `state` (inside the caller's transaction)."""
     now = now or timezone.now()
     current = selectors.agent_open_state(agent=agent)
@@ -65,15 +68,20 @@ def _move(agent: Agent, state: str, *, pause_reason: PauseReason | None = None, 
         with transaction.atomic():
             opened = AgentState.objects.create(
                 organization_id=agent.organization_id, agent=agent, state=state, pause_reason=pause_reason,
-                call=call, started_at=now,
+                call=call, started_at=now, wrap_up_until=wrap_up_until,
             )
     except IntegrityError:
         # Another change of this agent's state won the race (only possible without the row lock).
         raise ServiceError("The agent's state changed meanwhile; try again", status=409, code="conflict") from None
-    public = state_public(opened, agent=agent)
+    _announce(agent, opened)
+    return opened
+
+
+def _announce(agent: Agent, state: AgentState) -> None:
+    """Tell the desk webhooks (in this transaction) and the browsers (on commit) the agent's state."""
+    public = state_public(state, agent=agent)
     desk_event_write(organization_id=agent.organization_id, event="agent.state_changed", data=public)
     transaction.on_commit(lambda: agent_state_push(agent, public))
-    return opened
 
 
 def agent_state_push(agent: Agent, public: dict) -> None:
@@ -190,10 +198,31 @@ def call_finished(sender, *, call: Call, **kwargs) -> None:
     if settings.wrap_up_seconds == 0 and not settings.disposition_required:
         _move(agent, AgentStatus.AVAILABLE)
         return
-    wrap = _move(agent, AgentStatus.WRAP_UP, call=call)
-    if settings.wrap_up_seconds:
-        run_after = wrap.started_at + timedelta(seconds=settings.wrap_up_seconds)
-        wrap_up_end.using(run_after=run_after).enqueue(wrap.pk)
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.wrap_up_seconds) if settings.wrap_up_seconds else None
+    wrap = _move(agent, AgentStatus.WRAP_UP, call=call, now=now, wrap_up_until=until)
+    if until:
+        wrap_up_end.using(run_after=until).enqueue(wrap.pk)
+
+
+@transaction.atomic
+def wrap_up_extend(*, agent: Agent) -> AgentState:
+    """More time for after-call work: the organization's wrap-up time again, once per wrap-up,
+    while it still runs."""
+    agent = _locked_agent(agent)
+    current = selectors.agent_open_state(agent=agent)
+    now = timezone.now()
+    if current is None or current.state != AgentStatus.WRAP_UP or current.wrap_up_until is None \
+            or current.wrap_up_until <= now or current.wrap_up_extended:
+        raise ServiceError("Wrap-up can be extended once, while its time runs", status=409,
+                           code="wrap_up_not_extendable")
+    settings = selectors.desk_settings(organization_id=agent.organization_id)
+    current.wrap_up_until += timedelta(seconds=settings.wrap_up_seconds)
+    current.wrap_up_extended = True
+    current.save(update_fields=["wrap_up_until", "wrap_up_extended"])
+    wrap_up_end.using(run_after=current.wrap_up_until).enqueue(current.pk)
+    _announce(agent, current)
+    return current
 
 
 @task()
@@ -211,6 +240,8 @@ def wrap_up_expire(*, state_id: int) -> AgentState | None:
     current = selectors.agent_open_state(agent=agent)
     if current is None or current.pk != wrap.pk or _disposition_missing(agent, current):
         return None
+    if current.wrap_up_extended and current.wrap_up_until and current.wrap_up_until > timezone.now():
+        return None  # the first timer of an extended wrap-up: the one queued with the extension ends it
     return _move(agent, AgentStatus.AVAILABLE)
 
 
@@ -222,7 +253,7 @@ def after_disposition(*, agent: Agent, call: Call) -> None:
     settings = selectors.desk_settings(organization_id=agent.organization_id)
     if not settings.disposition_required:
         return
-    if current.started_at + timedelta(seconds=settings.wrap_up_seconds) <= timezone.now():
+    if current.wrap_up_until is None or current.wrap_up_until <= timezone.now():
         _move(_locked_agent(agent), AgentStatus.AVAILABLE)
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("console/start", views.console_start, name="console-start"),
     path("console/end", views.console_end, name="console-end"),
     path("console/agent-state", views.console_agent_state, name="console-agent-state"),
+    path("console/wrap-up/extend", views.console_wrap_up_extend, name="console-wrap-up-extend"),
     path("console/disposition", views.console_disposition, name="console-disposition"),
     path("console/pop", views.console_pop, name="console-pop"),
     path("console/history", views.console_history, name="console-history"),

@@ -158,6 +158,12 @@ def console_agent_state(request, agent):
 
 @require_POST
 @_json_view(selectors.agent_for_user)
+def console_wrap_up_extend(request, agent):
+    return {"agent_state": states.state_public(states.wrap_up_extend(agent=agent), agent=agent)}
+
+
+@require_POST
+@_json_view(selectors.agent_for_user)
 def console_disposition(request, agent):
     body = _body(request)
     note = body.get("note") or ""

@@ -1,7 +1,7 @@
 // The agent console: the agent's state, calls with screen pop, wrap-up and disposition,
 // callbacks, contact search and the agent's own history, all kept live over one socket.
 import {
-  AGENT_LABELS, LABELS, LIVE, isStale, getJSON, postJSON, syncClock, elapsedSeconds, formatDuration, formatTime, cell,
+  AGENT_LABELS, LABELS, LIVE, isStale, getJSON, postJSON, syncClock, elapsedSeconds, secondsUntil, formatDuration, formatTime, cell,
   liveSocket,
 } from "./live.js";
 
@@ -162,6 +162,9 @@ function render() {
   $("end-wrap").hidden = !wrapping;
   // Not while a disposition save is in flight: leaving would race it and be refused.
   $("end-wrap").disabled = pending;
+  // Once per wrap-up, while its time runs (the server says so too).
+  $("extend-wrap").hidden = !(wrapping && agentState.wrap_up_until && !agentState.wrap_up_extended);
+  $("extend-wrap").disabled = pending;
   $("save-disposition").disabled = pending || !lastEnded;
   $("pop").hidden = !popFor;
   tick();
@@ -195,9 +198,10 @@ function tick() {
   const ringEnd = call ? call.answered_at || call.ended_at : null;
   $("ring-time").textContent = formatDuration(call && call.started_at ? seconds(call.started_at, ringEnd) : 0);
   $("talk-time").textContent = formatDuration(call && call.answered_at ? seconds(call.answered_at, call.ended_at) : 0);
-  if (agentState && agentState.state === "wrap_up" && agentState.since && settings.wrap_up_seconds) {
-    const left = settings.wrap_up_seconds - elapsedSeconds(agentState.since);
+  if (agentState && agentState.state === "wrap_up" && agentState.wrap_up_until) {
+    const left = secondsUntil(agentState.wrap_up_until);
     $("wrap-countdown").textContent = left > 0 ? `${formatDuration(left)} left` : "disposition needed";
+    if (left <= 0) $("extend-wrap").hidden = true;
   } else {
     $("wrap-countdown").textContent = agentState && agentState.state === "wrap_up" ? "disposition needed" : "";
   }
@@ -322,6 +326,10 @@ $("pause").addEventListener("click", () => act("/console/agent-state",
   { state: "paused", pause_reason_id: Number($("pause-reason").value) }, applyState));
 $("resume").addEventListener("click", () => act("/console/agent-state", { state: "available" }, applyState));
 $("end-wrap").addEventListener("click", () => act("/console/agent-state", { state: "available" }, applyState));
+$("extend-wrap").addEventListener("click", () => act("/console/wrap-up/extend", {}, (data) => {
+  applyState(data);
+  announce("Wrap-up extended");
+}));
 $("disposition-form").addEventListener("submit", (event) => {
   event.preventDefault();
   if (!lastEnded) return;
@@ -420,6 +428,7 @@ document.addEventListener("keydown", (event) => {
     e: () => click("end"),
     p: () => { $("pause-reason").focus(); click("pause"); },
     r: () => (agentState && agentState.state === "wrap_up" ? click("end-wrap") : click("resume")),
+    x: () => click("extend-wrap"),
     d: () => { if (!$("wrap-up").hidden) $("disposition").focus(); },
     k: () => $("contact-q").focus(),
     h: () => $("history-q").focus(),

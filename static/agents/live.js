@@ -52,6 +52,10 @@ export function elapsedSeconds(since) {
   return Math.max(0, Math.floor((Date.now() + clockOffset - Date.parse(since)) / 1000));
 }
 
+export function secondsUntil(when) {
+  return Math.floor((Date.parse(when) - Date.now() - clockOffset) / 1000);
+}
+
 export function formatDuration(seconds) {
   const h = Math.floor(seconds / 3600);
   const m = String(Math.floor((seconds % 3600) / 60)).padStart(2, "0");

@@ -79,3 +79,22 @@ def test_it_answers_404_for_ids_that_cannot_exist(tenant, agent_id):
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "agent_not_found"
     assert Agent.objects.count() == 0
+
+
+def test_a_crm_extends_an_agents_wrap_up_once(tenant, own):
+    from agents.models import DeskSettings
+    from calls import lifecycle
+
+    DeskSettings.objects.update_or_create(organization=tenant.organization, defaults={"wrap_up_seconds": 60})
+    call = agent_services.agent_click_to_call(agent=own.agent, customer_number="+918000000111")
+    lifecycle.transition(call.pk, "completed", source="test")
+    before = tenant.api.get(f"/api/v1/agents/{own.agent.pk}/state").json()
+    assert (before["state"], before["wrap_up_extended"]) == ("wrap_up", False)
+
+    extended = tenant.api.post(f"/api/v1/agents/{own.agent.pk}/wrap-up/extend")
+
+    assert extended.status_code == 200, extended.content
+    assert extended.json()["wrap_up_extended"] is True
+    assert extended.json()["wrap_up_until"] > before["wrap_up_until"]
+    again = tenant.api.post(f"/api/v1/agents/{own.agent.pk}/wrap-up/extend")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "wrap_up_not_extendable"

@@ -103,3 +103,23 @@ def test_bad_console_input_is_refused_with_a_message(agent_client):
         response = post(client, url, body)
         assert 400 <= response.status_code < 500 and response.json()["message"]
     assert client.get("/console/pop?number=abc").status_code == 400
+
+
+def test_the_console_extends_wrap_up_once(agent_client, agent, tenant):
+    desk(tenant, wrap_up_seconds=30)
+    client = _csrf(agent_client)
+    call_uuid = post(client, "/console/start", {"customer_number": "+918000000111"}).json()["call"]["request_uuid"]
+    from calls.models import Call
+
+    lifecycle.transition(Call.objects.get(request_uuid=call_uuid).pk, CallStatus.COMPLETED, source="test")
+    wrap = client.get("/console/state").json()["agent_state"]
+    assert (wrap["state"], wrap["wrap_up_extended"]) == ("wrap_up", False)
+
+    extended = post(client, "/console/wrap-up/extend", {})
+
+    assert extended.status_code == 200
+    assert extended.json()["agent_state"]["wrap_up_extended"] is True
+    assert extended.json()["agent_state"]["wrap_up_until"] > wrap["wrap_up_until"]
+    again = post(client, "/console/wrap-up/extend", {})
+    assert again.status_code == 409
+    assert again.json()["message"] == "Wrap-up can be extended once, while its time runs"

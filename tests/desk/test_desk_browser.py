@@ -70,6 +70,10 @@ def test_an_agents_day(browser, server):  # noqa: F811
     expect(page.locator("#status")).to_have_text("Ended: Completed", timeout=10000)
     expect(page.locator("#agent-state")).to_have_text("Wrap-up")
     expect(page.locator("#wrap-up")).to_be_visible()
+    expect(page.locator("#wrap-countdown")).to_contain_text("00:")  # under 60 s of wrap-up left
+    page.click("#extend-wrap")  # more time, once: the wrap-up time again
+    expect(page.locator("#wrap-countdown")).to_contain_text("01:")
+    expect(page.locator("#extend-wrap")).to_be_hidden()
     page.click("#end-wrap")
     expect(page.locator("#error")).to_have_text("Save the call's disposition before leaving wrap-up")
     page.select_option("#disposition", label="Callback requested")

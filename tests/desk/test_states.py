@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from agents import services, states
@@ -134,3 +135,41 @@ def test_deactivating_an_agent_logs_them_out_and_reactivating_makes_them_availab
     assert AgentState.objects.get(agent=agent, ended_at__isnull=True).state == "offline"
     services.agent_update(agent=agent, is_active=True)
     assert agent_state(agent=agent) == "available"
+
+
+def test_wrap_up_may_be_extended_once_while_its_time_runs(tenant, agent):
+    desk(tenant, wrap_up_seconds=30)
+    _end(services.agent_click_to_call(agent=agent, customer_number="+918000000111"))
+    wrap = AgentState.objects.get(agent=agent, ended_at__isnull=True)
+    first_end = wrap.wrap_up_until
+    assert first_end == wrap.started_at + timedelta(seconds=30)
+
+    extended = states.wrap_up_extend(agent=agent)
+
+    assert (extended.pk, extended.wrap_up_until, extended.wrap_up_extended) == (wrap.pk, first_end + timedelta(seconds=30), True)
+    assert states.state_public(extended, agent=agent)["wrap_up_until"] is not None
+    with pytest.raises(ServiceError) as refused:
+        states.wrap_up_extend(agent=agent)
+    assert (refused.value.status, refused.value.code) == (409, "wrap_up_not_extendable")
+
+    # The first timer finds the extended time still running; the one queued with the extension ends it.
+    timers = DBTaskResult.objects.filter(task_path__endswith=".wrap_up_end", status="READY").order_by("run_after")
+    assert [t.run_after for t in timers] == [first_end, first_end + timedelta(seconds=30)]
+    states.wrap_up_expire(state_id=wrap.pk)
+    assert agent_state(agent=agent) == "wrap_up"
+    AgentState.objects.filter(pk=wrap.pk).update(wrap_up_until=timezone.now())
+    states.wrap_up_expire(state_id=wrap.pk)
+    assert agent_state(agent=agent) == "available"
+
+
+def test_wrap_up_cannot_be_extended_when_it_is_not_timed_or_not_running(tenant, agent, outcomes):
+    with pytest.raises(ServiceError) as refused:
+        states.wrap_up_extend(agent=agent)  # Available
+    assert refused.value.code == "wrap_up_not_extendable"
+
+    desk(tenant, wrap_up_seconds=0, disposition_required=True)
+    _end(services.agent_click_to_call(agent=agent, customer_number="+918000000111"))
+    assert agent_state(agent=agent) == "wrap_up"
+    with pytest.raises(ServiceError) as refused:
+        states.wrap_up_extend(agent=agent)  # held for a disposition, with no time to extend
+    assert refused.value.code == "wrap_up_not_extendable"
