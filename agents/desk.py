@@ -182,6 +182,7 @@ def callback_schedule(*, agent: Agent, number: str, due_at: datetime, note: str 
         raise ServiceError("The callback's time is out of range", status=400, code="callback_time_invalid") from None
     if due_at <= timezone.now():
         raise ServiceError("A callback must be due in the future", status=400, code="callback_in_past")
+    call_services.do_not_call_check(organization_id=agent.organization_id, number=number)
     contact = None
     if contact_id is not None:
         contact = Contact.objects.filter(organization_id=agent.organization_id, pk=contact_id).first()

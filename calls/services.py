@@ -185,6 +185,12 @@ def _do_not_call_refuse(to_number: str) -> ServiceError:
     )
 
 
+def do_not_call_check(*, organization_id: int, number: str) -> None:
+    """Refuse `number` (E.164) when it is on the organization's do-not-call list."""
+    if DoNotCallNumber.objects.filter(organization_id=organization_id, number=number).exists():
+        raise _do_not_call_refuse(number)
+
+
 @dataclass(frozen=True)
 class _Route:
     app: SfvopiApp
@@ -293,8 +299,7 @@ def call_create(
             "carrier_account_id": route.carrier_account_id,
         }
     else:
-        if DoNotCallNumber.objects.filter(organization=organization, number=to_number).exists():
-            raise _do_not_call_refuse(to_number)
+        do_not_call_check(organization_id=organization.pk, number=to_number)
         account = carrier_account_for(organization)
         caller_id, app = _caller_id(organization, account)
         if caller_id is None:

@@ -1,6 +1,9 @@
 """The do-not-call list: a "Do not call" outcome puts the number on it, and no door calls it again."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from auditlog.models import LogEntry
 from django.test import Client
 
@@ -50,6 +53,11 @@ def test_a_do_not_call_outcome_stops_every_later_call_to_the_number(tenant, agen
     with pytest.raises(ServiceError) as refused:
         services.agent_click_to_call(agent=agent, customer_number=NUMBER)
     assert (refused.value.status, refused.value.code) == (400, "number_do_not_call")
+
+    # Nor is a call back promised to it.
+    with pytest.raises(ServiceError) as refused:
+        desk.callback_schedule(agent=agent, number=NUMBER, due_at=timezone.now() + timedelta(days=1))
+    assert refused.value.code == "number_do_not_call"
 
     assert Call.objects.count() == calls_before
     assert agent_state(agent=agent) == "available"
