@@ -81,16 +81,20 @@ class SfvopiAppAdmin(OrganizationScopedAdmin):
             services.app_delete(app=app)
 
 
-class LinkedNumberForm(forms.ModelForm):
-    class Meta:
-        model = LinkedNumber
-        fields = ["organization", "number", "app"]
+class E164NumberForm(forms.ModelForm):
+    """A model form whose `number` is read as a phone number and kept in E.164."""
 
     def clean_number(self):
         try:
             return to_e164(self.cleaned_data["number"])
         except InvalidPhoneNumber as exc:
             raise forms.ValidationError(str(exc)) from exc
+
+
+class LinkedNumberForm(E164NumberForm):
+    class Meta:
+        model = LinkedNumber
+        fields = ["organization", "number", "app"]
 
     def clean(self):
         cleaned = super().clean()
@@ -409,16 +413,10 @@ class RecordingPolicyAdmin(OrganizationScopedAdmin):
         obj.pk, obj.organization = saved.pk, organization
 
 
-class DoNotCallNumberForm(forms.ModelForm):
+class DoNotCallNumberForm(E164NumberForm):
     class Meta:
         model = DoNotCallNumber
         fields = ["organization", "number", "reason"]
-
-    def clean_number(self):
-        try:
-            return to_e164(self.cleaned_data["number"])
-        except InvalidPhoneNumber as exc:
-            raise forms.ValidationError(str(exc)) from exc
 
 
 @admin.register(DoNotCallNumber)
