@@ -124,10 +124,10 @@ def agent_is_listening(*, agent):
     return ConsoleConnection.objects.filter(agent=agent, seen_at__gte=cutoff).exists()
 
 
-def agents_whose_consoles_went_silent() -> list[int]:
-    """Agents Available or Paused whose console tabs all went silent without closing: the
-    web process holding their sockets died, so no close was ever seen."""
-    cutoff = timezone.now() - PRESENCE_WINDOW
+def agents_whose_consoles_went_silent(*, cutoff) -> list[int]:
+    """Agents Available or Paused whose console tabs all went silent (not heard from since
+    `cutoff`) without closing: the web process holding their sockets died, so no close was
+    ever seen."""
     return list(
         AgentState.objects.filter(
             ended_at__isnull=True, state__in=[AgentStatus.AVAILABLE, AgentStatus.PAUSED],

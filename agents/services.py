@@ -120,9 +120,9 @@ def silent_consoles_sign_out() -> int:
     """Take Offline the agents whose console tabs all went silent without closing (the web
     process holding their sockets died), as closing the last tab would have, and drop those
     tabs' rows. The worker's sweep runs it. Returns how many agents went Offline."""
-    agent_ids = selectors.agents_whose_consoles_went_silent()
-    signed_out = sum(states.agent_absent_check(agent_id=agent_id) is not None for agent_id in agent_ids)
     cutoff = timezone.now() - selectors.PRESENCE_WINDOW
+    agent_ids = selectors.agents_whose_consoles_went_silent(cutoff=cutoff)
+    signed_out = sum(states.agent_absent_check(agent_id=agent_id) is not None for agent_id in agent_ids)
     ConsoleConnection.objects.filter(agent_id__in=agent_ids, seen_at__lt=cutoff).delete()
     return signed_out
 
