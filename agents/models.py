@@ -81,6 +81,9 @@ class DeskSettings(models.Model):
         help_text="A link to the contact's CRM record, e.g. https://crm.example.com/contacts/{external_id}; "
         "{external_id}, {number} and {contact_id} are filled in",
     )
+    long_pause_minutes = models.PositiveIntegerField(
+        default=15, help_text="On the floor, an agent paused longer than this stands out; 0 = never"
+    )
 
     class Meta:
         verbose_name = "desk settings"

@@ -130,6 +130,7 @@ def floor_snapshot(organization: Organization, now=None) -> dict[str, Any]:
             {"id": reason.pk, "name": reason.name}
             for reason in agent_selectors.organization_pause_reasons(organization_id=organization.pk)
         ],
+        "long_pause_seconds": agent_selectors.desk_settings(organization_id=organization.pk).long_pause_minutes * 60,
     }
 
 

@@ -64,17 +64,27 @@ function render() {
     const row = document.createElement("tr");
     row.dataset.agentId = agent.id;
     row.className = `state-${agent.state}`;
+    row.dataset.state = agent.state;
+    row.dataset.since = agent.since || "";
     const label = AGENT_LABELS[agent.state] || agent.state;
     const call = agent.call ? `${agent.call.to} · ${LABELS[agent.call.status] || agent.call.status}` : "–";
     const s = agent.state_seconds_today;
     const inState = cell(agent.since ? formatDuration(elapsedSeconds(agent.since)) : "–");
     inState.dataset.since = agent.since || "";
-    row.append(cell(agent.username), cell(agent.pause_reason ? `${label} (${agent.pause_reason})` : label), inState,
+    const stateCell = cell(agent.pause_reason ? `${label} (${agent.pause_reason})` : label);
+    const flag = document.createElement("span");
+    flag.className = "long-flag";
+    flag.textContent = " · long pause";
+    flag.hidden = true;
+    stateCell.append(flag);
+    row.append(cell(agent.username), stateCell, inState,
       cell(call), cell(String(agent.calls_today)), cell(clock(agent.talk_seconds_today)), cell(clock(s.available)),
       cell(clock(s.on_call)), cell(clock(s.wrap_up)), cell(clock(s.paused)), cell(agent.console_open ? "open" : "closed"));
     if (mayAct) row.append(agentActions(agent));
     return row;
   }));
+
+  flagLongPauses();
 
   document.getElementById("calls").replaceChildren(...state.calls.map((call) => {
     const row = document.createElement("tr");
@@ -112,11 +122,22 @@ function refreshSoon() {
   pending = setTimeout(() => { pending = null; refresh(); }, 250);
 }
 
+// A pause longer than the organization's limit stands out (DeskSettings.long_pause_minutes; 0 = never).
+function flagLongPauses() {
+  const limit = state ? state.long_pause_seconds : 0;
+  for (const row of document.querySelectorAll("#agents tr[data-state=paused]")) {
+    const over = limit > 0 && Boolean(row.dataset.since) && elapsedSeconds(row.dataset.since) >= limit;
+    row.classList.toggle("long-pause", over);
+    row.querySelector(".long-flag").hidden = !over;
+  }
+}
+
 // Durations tick between pushes.
 setInterval(() => {
   for (const td of document.querySelectorAll("td[data-since]")) {
     if (td.dataset.since) td.textContent = formatDuration(elapsedSeconds(td.dataset.since));
   }
+  flagLongPauses();
 }, 1000);
 
 liveSocket("/ws/wallboard/", {

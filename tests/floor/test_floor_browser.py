@@ -136,6 +136,16 @@ def test_supervisor_watches_the_floor_change_while_two_agents_call(browser, serv
     expect(row).to_contain_text("Paused (Break)", timeout=10000)
     expect(two.locator("body")).to_contain_text("Break", timeout=10000)
     assert floor.evaluate("window.notReloaded")
+    expect(row).not_to_have_class(re.compile("long-pause"))
+
+    # A pause past the organization's limit (15 minutes unless set) stands out on the floor.
+    server.manage("shell", "-c", "from datetime import timedelta; from django.utils import timezone; "
+                  "from agents.models import AgentState; AgentState.objects.filter(ended_at__isnull=True, "
+                  "agent__user__username='agent-two').update(started_at=timezone.now() - timedelta(minutes=20))")
+    floor.reload()
+    row = floor.locator("#agents tr", has_text="agent-two")
+    expect(row).to_have_class(re.compile("long-pause"), timeout=10000)
+    expect(row).to_contain_text("Paused (Break) · long pause")
     for page in (floor, one, two):
         page.context.close()
 

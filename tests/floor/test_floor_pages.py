@@ -38,6 +38,14 @@ def test_dashboard_state_shows_agents_calls_and_todays_figures(kolkata_day, lead
     assert [call["request_uuid"] for call in state["calls"]] == [live.request_uuid]
     assert state["totals"]["placed"] >= 1  # the live call was placed today
     assert state["calls"][0]["agent_name"] == "bela"
+    assert state["long_pause_seconds"] == 15 * 60  # the default limit before a pause stands out
+
+
+def test_the_long_pause_limit_is_the_organizations(lead, tenant):
+    from agents.models import DeskSettings
+
+    DeskSettings.objects.update_or_create(organization=tenant.organization, defaults={"long_pause_minutes": 0})
+    assert login(lead).get(reverse("floor-state")).json()["long_pause_seconds"] == 0  # never
 
 
 def test_report_tables_and_csv_for_a_week(kolkata_day, lead):
