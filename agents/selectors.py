@@ -1,7 +1,7 @@
 """Reads about agents, their calls and their presence, always scoped to one organization."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -124,7 +124,7 @@ def agent_is_listening(*, agent):
     return ConsoleConnection.objects.filter(agent=agent, seen_at__gte=cutoff).exists()
 
 
-def agents_whose_consoles_went_silent(*, cutoff) -> list[int]:
+def agents_whose_consoles_went_silent(*, cutoff: datetime) -> list[int]:
     """Agents Available or Paused whose console tabs all went silent (not heard from since
     `cutoff`) without closing: the web process holding their sockets died, so no close was
     ever seen."""

@@ -51,8 +51,9 @@ def do_not_call_list(*, organization: Organization) -> QuerySet[DoNotCallNumber]
 
 
 def do_not_call_get(*, organization: Organization, number: str) -> DoNotCallNumber:
+    # Read as leniently as it was added (spaces, a missing country code), so any spelling finds it.
     try:
-        number = to_e164(number, strict=True)
+        number = to_e164(number)
     except InvalidPhoneNumber:
         number = ""
     row = do_not_call_list(organization=organization).filter(number=number).first() if number else None

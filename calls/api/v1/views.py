@@ -311,7 +311,7 @@ class RecordingAudioView(V1View):
 
 # The do-not-call list
 
-DO_NOT_CALL_NUMBER = OpenApiParameter("number", str, OpenApiParameter.PATH, description="The number, in E.164")
+DO_NOT_CALL_NUMBER = OpenApiParameter("number", str, OpenApiParameter.PATH, description="The number, E.164 or as it was added (spaces, no country code)")
 
 
 class DoNotCallListView(V1View):
