@@ -96,7 +96,8 @@ def test_reports_from_the_rollup_equal_the_raw_tables(tenant, zone):
     assert CallFigure.objects.filter(organization=organization).exists()
     for period in periods(organization, now, rng):
         pieces = rollup.split(organization.pk, period.start, period.end, period.zone, now)
-        if period.end - period.start >= timedelta(hours=2):
+        # Only the part already past can be rolled up: "today" just after midnight has none.
+        if min(period.end, now) - period.start >= timedelta(hours=2):
             assert pieces.rolled is not None  # the rollup is really read
         assert figures.report(organization.pk, period, now) == figures.report(organization.pk, period, now,
                                                                               use_rollup=False)
