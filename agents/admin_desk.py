@@ -78,13 +78,17 @@ class ContactAdmin(ImportExportMixin, OrganizationScopedAdmin):
 
 @admin.register(Callback)
 class CallbackAdmin(OrganizationScopedAdmin):
-    list_display = ["due_at", "number", "contact", "agent", "status", "note", "organization"]
-    list_filter = ["status", "organization"]
+    list_display = ["due_at", "number", "contact", "held_by", "status", "note", "organization"]
+    list_filter = ["status", ("agent", admin.EmptyFieldListFilter), "organization"]
     list_select_related = ["contact", "agent__user", "organization"]
     search_fields = ["number", "contact__name", "agent__user__username"]
     readonly_fields = ["reminded_at", "created_at", "call"]
     supervisor_can = frozenset({"view", "change"})
     actions = ["reassign"]
+
+    @admin.display(description="Agent", ordering="agent__user__username")
+    def held_by(self, callback):
+        return callback.agent or "Any agent"
 
     @admin.action(description="Reassign the selected callbacks to another agent", permissions=["change"])
     def reassign(self, request, queryset):

@@ -13,7 +13,6 @@ from agents import desk, selectors, serializers, services
 from agents.models import Callback
 from calls.api.v1 import serializers as v1
 from tenants.api import PAGE_PARAMETERS, V1View, id_parameter, page_of, responses
-from tenants.errors import ServiceError
 
 AGENT_ID = id_parameter("agent_id", "The agent's id")
 CONTACT_ID = id_parameter("contact_id", "The contact's id")
@@ -143,14 +142,15 @@ class CallbackListView(V1View):
 
     @extend_schema(
         tags=["Desk"],
-        summary="Schedule a callback for an agent",
+        summary="Schedule a callback for an agent, or for any agent of the organization",
         request=serializers.CallbackWriteSerializer,
         responses=responses({201: serializers.CallbackSerializer}, 404),
     )
     def post(self, request):
         data = self.validated(serializers.CallbackWriteSerializer)
-        agent = selectors.agent_get(organization=self.organization, agent_id=data.pop("agent_id"))
-        callback = desk.callback_schedule(agent=agent, **data)
+        agent_id, anyone = data.pop("agent_id", None), data.pop("anyone")
+        agent = None if anyone else selectors.agent_get(organization=self.organization, agent_id=agent_id)
+        callback = desk.callback_schedule(organization_id=self.organization.pk, agent=agent, **data)
         return Response(desk.callback_public(callback, time_zone=self.organization.time_zone),
                         status=status.HTTP_201_CREATED)
 
@@ -160,10 +160,7 @@ class CallbackDoneView(V1View):
                    summary="Mark a callback done", request=None,
                    responses=responses({200: serializers.CallbackSerializer}, 404))
     def post(self, request, callback_id):
-        row = selectors.callback_search(organization_id=self.organization.pk, ids=[callback_id]).first()
-        if row is None:
-            raise ServiceError("Callback not found", status=404, code="callback_not_found")
-        callback = desk.callback_done(agent=row.agent, callback_id=row.pk)
+        callback = desk.callback_done(organization_id=self.organization.pk, callback_id=callback_id)
         return Response(desk.callback_public(callback, time_zone=self.organization.time_zone))
 
 

@@ -198,7 +198,7 @@ class ConsoleConsumer(_LiveConsumer):
         self.agent = selectors.agent_for_user(user)
         if self.agent is None:
             return []
-        return [realtime.agent_group(self.agent.pk)]
+        return [realtime.agent_group(self.agent.pk), realtime.org_agents_group(self.agent.organization_id)]
 
     async def opened(self):
         await database_sync_to_async(services.console_connection_open)(
@@ -220,6 +220,9 @@ class ConsoleConsumer(_LiveConsumer):
 
     async def agent_callback(self, message):
         await self.send_json({"type": "agent.callback", "callback": message["callback"]})
+
+    async def agent_callback_changed(self, message):
+        await self.send_json({"type": "agent.callback_changed", "callback": message["callback"]})
 
 
 class WallboardConsumer(_LiveConsumer):

@@ -166,37 +166,64 @@ def _local_zone(organization_id: int):
         return ZoneInfo("UTC")
 
 
+def _callback_group(callback: Callback) -> str:
+    """The consoles that see `callback`: its agent's, or every agent's of the organization while nobody holds it."""
+    if callback.agent_id is None:
+        return realtime.org_agents_group(callback.organization_id)
+    return realtime.agent_group(callback.agent_id)
+
+
+def _callback_changed(callback: Callback, *, seen_by: str | None = None) -> None:
+    """Once the change commits, the consoles that see the callback (and `seen_by`, who saw it
+    before) update their lists."""
+    groups = {_callback_group(callback), *([seen_by] if seen_by else [])}
+
+    def push() -> None:
+        message = {"type": "agent.callback_changed", "callback": callback_public(
+            callback, time_zone=selectors.organization_time_zone(organization_id=callback.organization_id))}
+        for group in groups:
+            realtime.send(group, message, wait=False)
+
+    transaction.on_commit(push)
+
+
 @transaction.atomic
-def callback_schedule(*, agent: Agent, number: str, due_at: datetime, note: str = "",
+def callback_schedule(*, organization_id: int, agent: Agent | None, number: str, due_at: datetime, note: str = "",
                       contact_id: int | None = None, call_uuid: str | None = None) -> Callback:
-    """Promise a call back. A naive `due_at` is read in the organization's time zone; stored in UTC."""
+    """Promise a call back, for `agent` or, with None, for any agent of the organization.
+
+    A naive `due_at` is read in the organization's time zone; stored in UTC.
+    """
+    if agent is not None and agent.organization_id != organization_id:
+        raise ServiceError("Agent not found", status=404, code="agent_not_found")
     try:
         number = to_e164(number)
     except InvalidPhoneNumber as exc:
         raise ServiceError(str(exc), status=400, code="invalid_number") from None
     try:
         if timezone.is_naive(due_at):
-            due_at = timezone.make_aware(due_at, _local_zone(agent.organization_id))
+            due_at = timezone.make_aware(due_at, _local_zone(organization_id))
         due_at = due_at.astimezone(UTC)
     except (OverflowError, ValueError):
         raise ServiceError("The callback's time is out of range", status=400, code="callback_time_invalid") from None
     if due_at <= timezone.now():
         raise ServiceError("A callback must be due in the future", status=400, code="callback_in_past")
-    call_services.do_not_call_check(organization_id=agent.organization_id, number=number)
+    call_services.do_not_call_check(organization_id=organization_id, number=number)
     contact = None
     if contact_id is not None:
-        contact = Contact.objects.filter(organization_id=agent.organization_id, pk=contact_id).first()
+        contact = Contact.objects.filter(organization_id=organization_id, pk=contact_id).first()
         if contact is None:
             raise ServiceError("Contact not found", status=404, code="contact_not_found")
     else:
-        contact = selectors.contact_for_number(organization_id=agent.organization_id, number=number)
-    call = Call.objects.filter(organization_id=agent.organization_id, request_uuid=call_uuid).first() \
+        contact = selectors.contact_for_number(organization_id=organization_id, number=number)
+    call = Call.objects.filter(organization_id=organization_id, request_uuid=call_uuid).first() \
         if call_uuid else None
     callback = Callback.objects.create(
-        organization_id=agent.organization_id, agent=agent, contact=contact, number=number,
+        organization_id=organization_id, agent=agent, contact=contact, number=number,
         due_at=due_at, note=note, call=call,
     )
     callback_remind.using(run_after=callback.due_at).enqueue(callback.pk)
+    _callback_changed(callback)
     return callback
 
 
@@ -206,7 +233,8 @@ def callback_remind(callback_id: int) -> None:
 
 
 def callback_reminder_send(*, callback_id: int) -> bool:
-    """At the due time: push a reminder to the agent's console; False when it is no longer pending."""
+    """At the due time: push a reminder to the consoles that see the callback (its agent's, or
+    every agent's while nobody holds it); False when it is no longer pending."""
     callback = Callback.objects.select_related("contact").filter(pk=callback_id, status=Callback.Status.PENDING).first()
     if callback is None or callback.due_at > timezone.now():
         return False
@@ -214,7 +242,7 @@ def callback_reminder_send(*, callback_id: int) -> bool:
     # Still pending once the grace time is over, it is missed (and shows to supervisors).
     callback_miss.using(run_after=callback.due_at + CALLBACK_GRACE).enqueue(callback.pk)
     zone = selectors.organization_time_zone(organization_id=callback.organization_id)
-    realtime.send(realtime.agent_group(callback.agent_id),
+    realtime.send(_callback_group(callback),
                   {"type": "agent.callback", "callback": callback_public(callback, time_zone=zone)})
     return True
 
@@ -224,12 +252,38 @@ def callback_miss(callback_id: int) -> None:
     callbacks_mark_missed()
 
 
-def callback_done(*, agent: Agent, callback_id: int) -> Callback:
-    callback = Callback.objects.filter(organization_id=agent.organization_id, agent=agent, pk=callback_id).first()
+@transaction.atomic
+def callback_take(*, agent: Agent, callback_id: int) -> Callback:
+    """`agent` takes a pending callback that was left for any agent; the first to ask gets it.
+
+    Taking one already held by this agent answers it again; one held by another agent, or no
+    longer pending, answers 409 `callback_taken`.
+    """
+    rows = Callback.objects.filter(organization_id=agent.organization_id, pk=callback_id).select_related("contact")
+    # One conditional UPDATE: of two agents asking at once, exactly one matches the row.
+    if rows.filter(agent__isnull=True, status=Callback.Status.PENDING).update(agent=agent):
+        taken = rows.get()
+        _callback_changed(taken, seen_by=realtime.org_agents_group(agent.organization_id))
+        return taken
+    found = rows.first()
+    if found is None:
+        raise ServiceError("Callback not found", status=404, code="callback_not_found")
+    if found.agent_id == agent.pk and found.status == Callback.Status.PENDING:
+        return found
+    raise ServiceError("Another agent has taken this callback, or it is no longer pending", status=409,
+                       code="callback_taken")
+
+
+@transaction.atomic
+def callback_done(*, organization_id: int, callback_id: int, agent: Agent | None = None) -> Callback:
+    """Mark a callback of the organization done; with `agent` (the console), only one that agent holds."""
+    rows = Callback.objects.filter(organization_id=organization_id, pk=callback_id).select_related("contact")
+    callback = (rows.filter(agent=agent) if agent is not None else rows).first()
     if callback is None:
         raise ServiceError("Callback not found", status=404, code="callback_not_found")
     callback.status = Callback.Status.DONE
     callback.save(update_fields=["status"])
+    _callback_changed(callback)
     return callback
 
 
@@ -247,6 +301,7 @@ def callback_reassign(*, callback: Callback, agent: Agent, due_at: datetime | No
     if agent.organization_id != callback.organization_id or not agent.is_active:
         raise ServiceError("Reassign to an active agent of the same organization", status=400,
                            code="agent_invalid")
+    held_by = _callback_group(callback)
     callback.agent = agent
     callback.status = Callback.Status.PENDING
     callback.reminded_at = None
@@ -256,4 +311,5 @@ def callback_reassign(*, callback: Callback, agent: Agent, due_at: datetime | No
         callback.due_at = timezone.now() + timedelta(minutes=1)
     callback.save()
     callback_remind.using(run_after=callback.due_at).enqueue(callback.pk)
+    _callback_changed(callback, seen_by=held_by)
     return callback

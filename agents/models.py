@@ -260,7 +260,11 @@ class ContactNumber(models.Model):
 
 
 class Callback(models.Model):
-    """A call back an agent promised: due_at is stored in UTC and shown in the organization's time zone."""
+    """A call back promised to a customer: due_at is stored in UTC and shown in the organization's time zone.
+
+    It belongs to one agent, or, with no agent, to the organization's agents: any of them
+    may take it, and the first to take it holds it.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -268,7 +272,8 @@ class Callback(models.Model):
         MISSED = "missed", "Missed"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="callbacks")
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.CASCADE, related_name="callbacks",
+                              help_text="Empty: any agent of the organization may take it")
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks")
     number = models.CharField(max_length=16)
     due_at = models.DateTimeField()

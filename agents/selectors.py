@@ -251,7 +251,10 @@ def contact_recent_calls(*, organization_id: int, numbers: list[str], limit: int
 
 
 def agent_callbacks(*, agent: Agent) -> QuerySet[Callback]:
-    return Callback.objects.filter(agent=agent, status=Callback.Status.PENDING).select_related("contact")
+    """The agent's pending callbacks and those left for any agent of the organization."""
+    return Callback.objects.filter(
+        Q(agent=agent) | Q(agent__isnull=True, organization_id=agent.organization_id), status=Callback.Status.PENDING
+    ).select_related("contact")
 
 
 def organization_dispositions(*, organization_id: int) -> QuerySet[Disposition]:

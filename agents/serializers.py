@@ -141,7 +141,7 @@ class CallDispositionWriteSerializer(serializers.Serializer):
 
 class CallbackSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    agent_id = serializers.IntegerField()
+    agent_id = serializers.IntegerField(allow_null=True, help_text="null: left for any agent, not taken yet")
     contact_id = serializers.IntegerField(allow_null=True)
     contact_name = serializers.CharField(allow_null=True)
     number = serializers.CharField()
@@ -163,8 +163,16 @@ class LocalDateTimeField(serializers.DateTimeField):
 
 
 class CallbackWriteSerializer(serializers.Serializer):
-    agent_id = serializers.IntegerField(min_value=1, max_value=v1.MAX_ID)
+    agent_id = serializers.IntegerField(required=False, min_value=1, max_value=v1.MAX_ID,
+                                        help_text="The agent who will call back; leave out with anyone=true")
+    anyone = serializers.BooleanField(required=False, default=False,
+                                      help_text="Any agent of the organization may take it (instead of agent_id)")
     number = PhoneNumberField()
     due_at = LocalDateTimeField(help_text="With an offset, or without one to be read in the organization's time zone")
     note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
     contact_id = serializers.IntegerField(required=False, min_value=1, max_value=v1.MAX_ID)
+
+    def validate(self, attrs):
+        if attrs.get("anyone") == ("agent_id" in attrs):
+            raise serializers.ValidationError({"agent_id": ["Give agent_id, or anyone=true for any agent, not both."]})
+        return attrs

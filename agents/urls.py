@@ -19,6 +19,7 @@ urlpatterns = [
     path("console/history", views.console_history, name="console-history"),
     path("console/contacts", views.console_contacts, name="console-contacts"),
     path("console/callbacks", views.console_callback, name="console-callback"),
+    path("console/callbacks/<int:callback_id>/take", views.console_callback_take, name="console-callback-take"),
     path("console/callbacks/<int:callback_id>/done", views.console_callback_done, name="console-callback-done"),
     path("wallboard/", views.wallboard, name="wallboard"),
     path("demo/webhooks/<str:kind>", demo_receiver.demo_webhook, name="demo-webhook"),

@@ -252,7 +252,8 @@ def console_callback(request, agent):
         raise ServiceError("Give the callback's date and time") from None
     note = body.get("note") or ""
     callback = desk.callback_schedule(
-        agent=agent, number=str(body.get("number") or ""), due_at=due, note=note if isinstance(note, str) else "",
+        organization_id=agent.organization_id, agent=None if body.get("anyone") is True else agent,
+        number=str(body.get("number") or ""), due_at=due, note=note if isinstance(note, str) else "",
         contact_id=_int(body.get("contact_id")), call_uuid=body.get("call_uuid") or None,
     )
     return {"callback": desk.callback_public(callback, time_zone=agent.organization.time_zone)}
@@ -260,8 +261,15 @@ def console_callback(request, agent):
 
 @require_POST
 @_json_view(selectors.agent_for_user)
+def console_callback_take(request, agent, callback_id):
+    callback = desk.callback_take(agent=agent, callback_id=callback_id)
+    return {"callback": desk.callback_public(callback, time_zone=agent.organization.time_zone)}
+
+
+@require_POST
+@_json_view(selectors.agent_for_user)
 def console_callback_done(request, agent, callback_id):
-    callback = desk.callback_done(agent=agent, callback_id=callback_id)
+    callback = desk.callback_done(organization_id=agent.organization_id, agent=agent, callback_id=callback_id)
     return {"callback": desk.callback_public(callback, time_zone=agent.organization.time_zone)}
 
 

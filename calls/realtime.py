@@ -81,6 +81,11 @@ def agent_group(agent_id: int) -> str:
     return f"agent.{agent_id}"
 
 
+def org_agents_group(organization_id: int) -> str:
+    """Every agent console of one organization: what any of its agents may take (callbacks for anyone)."""
+    return f"org.{organization_id}.agents"
+
+
 def user_group(user_id: int) -> str:
     """Every live socket of one login, whatever page opened it."""
     return f"user.{user_id}"

@@ -252,21 +252,47 @@ function renderCallbacks() {
       item.dataset.callbackId = c.id;
       if (Date.parse(c.due_at) <= Date.now()) item.classList.add("due");
       const who = c.contact_name ? `${c.contact_name} (${c.number})` : c.number;
-      item.append(el("span", `${c.due_local} ${c.time_zone} · ${who}${c.note ? ` · ${c.note}` : ""}`));
+      const forAnyone = c.agent_id === null;
+      item.append(el("span", `${c.due_local} ${c.time_zone} · ${who}${c.note ? ` · ${c.note}` : ""}${forAnyone ? " · for any agent" : ""}`));
       const buttons = el("span");
-      const call = el("button", "Call", { type: "button", class: "small" });
-      call.addEventListener("click", () => dial(c.number));
-      const done = el("button", "Done", { type: "button", class: "small" });
-      done.addEventListener("click", async () => {
-        const response = await postJSON(`/console/callbacks/${c.id}/done`);
-        if (response.ok) { callbacks.delete(c.id); renderCallbacks(); }
-      });
-      buttons.append(call, " ", done);
+      if (forAnyone) {
+        // Left for any agent: the first to take it holds it; the others' lists drop it.
+        const take = el("button", "Take", { type: "button", class: "small" });
+        take.addEventListener("click", async () => {
+          const response = await postJSON(`/console/callbacks/${c.id}/take`);
+          if (response.ok) {
+            callbacks.set(c.id, response.data.callback);
+            announce(`You took the callback to ${who}`);
+          } else {
+            callbacks.delete(c.id);
+            announce(response.data.message || "Could not take the callback");
+          }
+          renderCallbacks();
+        });
+        buttons.append(take);
+      } else {
+        const call = el("button", "Call", { type: "button", class: "small" });
+        call.addEventListener("click", () => dial(c.number));
+        const done = el("button", "Done", { type: "button", class: "small" });
+        done.addEventListener("click", async () => {
+          const response = await postJSON(`/console/callbacks/${c.id}/done`);
+          if (response.ok) { callbacks.delete(c.id); renderCallbacks(); }
+        });
+        buttons.append(call, " ", done);
+      }
       item.append(buttons);
       return item;
     });
   list.replaceChildren(...items);
   if (!items.length) list.append(el("li", "No callbacks due"));
+}
+
+// A callback was scheduled, taken or done: keep it while it is pending and ours or anyone's.
+function callbackChanged(callback) {
+  if (callback.status === "pending" && (callback.agent_id === null || callback.agent_id === agentId)) {
+    callbacks.set(callback.id, callback);
+  } else callbacks.delete(callback.id);
+  renderCallbacks();
 }
 
 function remind(callback) {
@@ -351,11 +377,12 @@ $("callback-form").addEventListener("submit", (event) => {
   const number = call ? call.to : numberInput.value;
   act("/console/callbacks", {
     number, due_at: $("callback-due").value, note: $("callback-note").value,
-    call_uuid: call ? call.request_uuid : null,
+    call_uuid: call ? call.request_uuid : null, anyone: $("callback-anyone").checked,
   }, (data) => {
     callbacks.set(data.callback.id, data.callback);
     renderCallbacks();
     $("callback-note").value = "";
+    $("callback-anyone").checked = false;
     announce(`Callback scheduled for ${data.callback.due_local}`);
   });
 });
@@ -451,6 +478,7 @@ liveSocket("/ws/console/", {
     } else if (message.type === "agent.notification") notify(message.notification);
     else if (message.type === "agent.state") setAgentState(message.state);
     else if (message.type === "agent.callback") remind(message.callback);
+    else if (message.type === "agent.callback_changed") callbackChanged(message.callback);
   },
 });
 refresh();

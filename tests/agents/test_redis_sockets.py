@@ -79,6 +79,7 @@ async def test_hundreds_of_sockets_closing_at_once_leave_no_subscription_or_pres
     # ...but Redis sees one subscriber per group: this process.
     prefix = realtime._channel_prefix(REDIS_URL)
     groups = [realtime.agent_group(agent.pk), realtime.user_group(agent.user.pk),
+              realtime.org_agents_group(tenant.organization.pk),
               realtime.org_group(tenant.organization.pk), realtime.user_group(supervisor.pk)]  # fmt: skip
     assert subscriptions(redis_layer) == {prefix + group: 1 for group in groups}
 

@@ -35,7 +35,7 @@ def test_export_page_is_offered(supervisor):
 def test_a_missed_callback_is_shown_and_reassigned(supervisor, tenant, agent):
     other = services.agent_create(organization=tenant.organization, username="chen", password="x-long-pass-1",
                                   number="+919800000003")
-    callback = desk.callback_schedule(agent=agent, number="+918000000111",
+    callback = desk.callback_schedule(organization_id=agent.organization_id, agent=agent, number="+918000000111",
                                       due_at=timezone.now() + timedelta(minutes=5), note="Quote")
     Callback.objects.filter(pk=callback.pk).update(due_at=timezone.now() - timedelta(hours=1))
     assert desk.callbacks_mark_missed() == 1

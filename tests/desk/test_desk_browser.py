@@ -114,6 +114,49 @@ def test_an_agents_day(browser, server):  # noqa: F811
     page.close()
 
 
+SECOND_AGENT = """
+from agents import services
+from tenants.models import Organization
+services.agent_create(organization=Organization.objects.get(name="Demo"), username="chen",
+                      password="chen-desk-2026", number="+919800000077")
+"""
+
+
+def test_a_callback_left_for_any_agent_is_taken_by_one_and_leaves_the_others_list(browser, server):  # noqa: F811
+    from playwright.sync_api import expect
+
+    server.manage("shell", "-c", SECOND_AGENT)
+    mine = agent_console(browser, server)
+    theirs = log_in(browser, server, "chen", "chen-desk-2026", "/console/")
+
+    # A callback is promised in wrap-up, after a call (ends in 8: on until we end it).
+    mine.fill("#customer-number", "+918000000068")
+    mine.click("#start")
+    expect(mine.locator("#status")).to_have_text("In progress", timeout=15000)
+    mine.click("#end")
+    expect(mine.locator("#agent-state")).to_have_text("Wrap-up", timeout=10000)
+    mine.click("#callback-box summary")
+    mine.fill("#callback-due", (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S"))
+    mine.fill("#callback-note", "Renewal")
+    mine.check("#callback-anyone")
+    mine.click("#callback-save")
+    left = "#callbacks li:has-text('+918000000068')"
+    expect(mine.locator(left)).to_contain_text("for any agent")
+    # The colleague's console lists it live, with Take in place of Call.
+    expect(theirs.locator(left)).to_contain_text("Renewal", timeout=10000)
+    theirs.locator(left).locator("button", has_text="Take").click()
+    expect(theirs.locator(left).locator("button", has_text="Call")).to_be_visible()
+    expect(theirs.locator(left)).not_to_contain_text("for any agent")
+    expect(mine.locator(left)).to_have_count(0, timeout=10000)
+    mine.select_option("#disposition", label="Callback requested")
+    mine.click("#save-disposition")
+    mine.click("#end-wrap")
+    expect(mine.locator("#agent-state")).to_have_text("Available")
+    assert mine.evaluate("window.notReloaded")
+    mine.close()
+    theirs.close()
+
+
 def test_keyboard_only(browser, server):  # noqa: F811
     from playwright.sync_api import expect
 

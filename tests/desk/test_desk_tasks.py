@@ -28,7 +28,7 @@ def test_the_worker_ends_wrap_up_when_its_time_is_over(tenant, agent, run_tasks)
 
 
 def test_a_due_callback_is_reminded_then_missed_when_nobody_calls(agent, run_tasks):
-    callback = desk_services.callback_schedule(agent=agent, number="+918000000111",
+    callback = desk_services.callback_schedule(organization_id=agent.organization_id, agent=agent, number="+918000000111",
                                                due_at=timezone.now() + timedelta(seconds=1))
     run_tasks(wait=3)
     callback.refresh_from_db()

@@ -56,7 +56,7 @@ def test_a_do_not_call_outcome_stops_every_later_call_to_the_number(tenant, agen
 
     # Nor is a call back promised to it.
     with pytest.raises(ServiceError) as refused:
-        desk.callback_schedule(agent=agent, number=NUMBER, due_at=timezone.now() + timedelta(days=1))
+        desk.callback_schedule(organization_id=agent.organization_id, agent=agent, number=NUMBER, due_at=timezone.now() + timedelta(days=1))
     assert refused.value.code == "number_do_not_call"
 
     assert Call.objects.count() == calls_before
