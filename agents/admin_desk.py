@@ -82,9 +82,17 @@ class CallbackAdmin(OrganizationScopedAdmin):
     list_filter = ["status", ("agent", admin.EmptyFieldListFilter), "organization"]
     list_select_related = ["contact", "agent__user", "organization"]
     search_fields = ["number", "contact__name", "agent__user__username"]
-    readonly_fields = ["reminded_at", "created_at", "call"]
+    fields = ["organization", "number", "contact", "agent", "due_at", "note", "status", "call", "reminded_at",
+              "created_at"]
+    readonly_fields = ["organization", "number", "contact", "reminded_at", "created_at", "call"]
     supervisor_can = frozenset({"view", "change"})
     actions = ["reassign"]
+
+    def has_add_permission(self, request):
+        return False  # promised from the console or /api/v1, where the number and time are checked
+
+    def save_model(self, request, obj, form, change):
+        desk.callback_edit(callback=obj, agent=obj.agent, due_at=obj.due_at, note=obj.note, status=obj.status)
 
     @admin.display(description="Agent", ordering="agent__user__username")
     def held_by(self, callback):

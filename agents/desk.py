@@ -296,20 +296,34 @@ def callbacks_mark_missed(*, now: datetime | None = None) -> int:
 
 
 @transaction.atomic
-def callback_reassign(*, callback: Callback, agent: Agent, due_at: datetime | None = None) -> Callback:
-    """A supervisor gives a (missed) callback to another agent of the same organization, pending again."""
-    if agent.organization_id != callback.organization_id or not agent.is_active:
+def callback_edit(*, callback: Callback, agent: Agent | None, due_at: datetime, note: str, status: str) -> Callback:
+    """A supervisor's change to a callback: who holds it (None: any agent), when, its note, its status.
+
+    A callback pending at a new time, or pending again, is reminded at its due time, which
+    must then be in the future; the consoles that saw it before and those that see it now
+    update their lists.
+    """
+    before = Callback.objects.select_for_update().get(pk=callback.pk)
+    if agent is not None and (agent.organization_id != before.organization_id or not agent.is_active):
         raise ServiceError("Reassign to an active agent of the same organization", status=400,
                            code="agent_invalid")
-    held_by = _callback_group(callback)
-    callback.agent = agent
-    callback.status = Callback.Status.PENDING
-    callback.reminded_at = None
-    if due_at is not None:
-        callback.due_at = due_at
-    elif callback.due_at <= timezone.now():
-        callback.due_at = timezone.now() + timedelta(minutes=1)
-    callback.save()
-    callback_remind.using(run_after=callback.due_at).enqueue(callback.pk)
+    remind = status == Callback.Status.PENDING and (due_at != before.due_at or before.status != status)
+    if remind and due_at <= timezone.now():
+        raise ServiceError("A callback must be due in the future", status=400, code="callback_in_past")
+    held_by = _callback_group(before)
+    callback.agent, callback.due_at, callback.note, callback.status = agent, due_at, note, status
+    if remind:
+        callback.reminded_at = None
+        callback_remind.using(run_after=due_at).enqueue(callback.pk)
+    callback.save(update_fields=["agent", "due_at", "note", "status", "reminded_at"])
     _callback_changed(callback, seen_by=held_by)
     return callback
+
+
+def callback_reassign(*, callback: Callback, agent: Agent, due_at: datetime | None = None) -> Callback:
+    """A supervisor gives a (missed) callback to another agent of the same organization, pending
+    again: at `due_at`, or at its own time if still ahead, else a minute from now."""
+    if due_at is None:
+        due_at = callback.due_at if callback.due_at > timezone.now() else timezone.now() + timedelta(minutes=1)
+    return callback_edit(callback=callback, agent=agent, due_at=due_at, note=callback.note,
+                         status=Callback.Status.PENDING)

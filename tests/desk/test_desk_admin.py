@@ -49,3 +49,30 @@ def test_a_missed_callback_is_shown_and_reassigned(supervisor, tenant, agent):
     callback.refresh_from_db()
     assert (callback.agent_id, callback.status) == (other.pk, "pending")
     assert callback.due_at > timezone.now()
+
+
+def _change_form(callback, **fields):
+    due = timezone.localtime(fields.pop("due_at", callback.due_at))
+    return {"agent": callback.agent_id or "", "due_at_0": due.strftime("%Y-%m-%d"),
+            "due_at_1": due.strftime("%H:%M:%S"), "note": callback.note, "status": callback.status, **fields}
+
+
+def test_a_supervisor_moves_a_callback_and_it_is_reminded_at_the_new_time(supervisor, agent, run_tasks):
+    callback = desk.callback_schedule(organization_id=agent.organization_id, agent=agent, number="+918000000111",
+                                      due_at=timezone.now() + timedelta(days=1), note="Quote")
+    client = _client(supervisor)
+    url = f"/admin/agents/callback/{callback.pk}/change/"
+
+    refused = client.post(url, _change_form(callback, due_at=timezone.now() - timedelta(hours=1)))
+    assert refused.status_code == 200
+    assert "A callback must be due in the future" in refused.content.decode()
+
+    moved = client.post(url, _change_form(callback, due_at=timezone.now() + timedelta(seconds=1), agent="",
+                                          note="Quote, any agent"))
+    assert moved.status_code == 302
+    callback.refresh_from_db()
+    assert (callback.agent_id, callback.note) == (None, "Quote, any agent")
+    run_tasks(wait=3)  # the reminder follows the new time, not the one a day off
+    callback.refresh_from_db()
+    assert callback.reminded_at is not None
+    assert client.get("/admin/agents/callback/add/").status_code == 403
