@@ -76,3 +76,27 @@ def test_a_supervisor_moves_a_callback_and_it_is_reminded_at_the_new_time(superv
     callback.refresh_from_db()
     assert callback.reminded_at is not None
     assert client.get("/admin/agents/callback/add/").status_code == 403
+
+
+def test_a_supervisor_adds_and_edits_a_contact_with_its_numbers(supervisor, tenant):
+    client = _client(supervisor)
+    desk.contact_save(organization=tenant.organization, name="Ravi Iyer", numbers=["+918000000222"])
+    form = {"name": "Priya Shah", "company": "Kite Travel", "email": "", "notes": "", "external_id": "C-9",
+            "tags": "[]", "numbers": "+91 80000 00111\n+918000000112"}
+
+    bad = client.post("/admin/agents/contact/add/", {**form, "numbers": "+918000000111, 12"})
+    assert bad.status_code == 200 and "is not a possible phone number" in bad.content.decode()
+    taken = client.post("/admin/agents/contact/add/", {**form, "numbers": "+918000000222"})
+    assert taken.status_code == 200 and "+918000000222 already belongs to Ravi Iyer" in taken.content.decode()
+    assert not Contact.objects.filter(name="Priya Shah").exists()
+
+    added = client.post("/admin/agents/contact/add/", form)
+    assert added.status_code == 302
+    contact = Contact.objects.get(name="Priya Shah")
+    assert (contact.organization_id, contact.external_id) == (tenant.organization.pk, "C-9")
+    assert sorted(contact.numbers.values_list("number", flat=True)) == ["+918000000111", "+918000000112"]
+
+    page = client.get(f"/admin/agents/contact/{contact.pk}/change/").content.decode()
+    assert "+918000000111\n+918000000112" in page
+    client.post(f"/admin/agents/contact/{contact.pk}/change/", {**form, "numbers": "+918000000112"})
+    assert list(contact.numbers.values_list("number", flat=True)) == ["+918000000112"]
