@@ -44,7 +44,8 @@ class DispositionAdmin(OrganizationScopedAdmin):
 
 
 class ContactForm(forms.ModelForm):
-    numbers = forms.CharField(
+    # Not "numbers": that is the reverse relation, which admin would read (and fail on) on a read-only page.
+    phone_numbers = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), required=False,
         help_text="One per line (or separated by commas), in international form: +919876543210",
     )
@@ -56,10 +57,10 @@ class ContactForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["numbers"].initial = "\n".join(row.number for row in self.instance.numbers.all())
+            self.fields["phone_numbers"].initial = "\n".join(row.number for row in self.instance.numbers.all())
 
-    def clean_numbers(self) -> list[str]:
-        numbers = [part.strip() for part in re.split(r"[\n,;]", self.cleaned_data["numbers"]) if part.strip()]
+    def clean_phone_numbers(self) -> list[str]:
+        numbers = [part.strip() for part in re.split(r"[\n,;]", self.cleaned_data["phone_numbers"]) if part.strip()]
         for number in numbers:
             try:
                 to_e164(number)
@@ -75,12 +76,12 @@ class ContactAdmin(ImportExportMixin, OrganizationScopedAdmin):
 
     form = ContactForm
     resource_classes = [ContactResource]
-    list_display = ["name", "company", "email", "external_id", "numbers_shown", "organization"]
+    list_display = ["name", "company", "email", "external_id", "phone_numbers", "organization"]
     list_filter = ["organization"]
     search_fields = ["name", "company", "email", "external_id", "numbers__number"]
 
     @admin.display(description="numbers")
-    def numbers_shown(self, contact):
+    def phone_numbers(self, contact):
         return ", ".join(row.number for row in contact.numbers.all())
 
     def get_queryset(self, request):
@@ -90,7 +91,7 @@ class ContactAdmin(ImportExportMixin, OrganizationScopedAdmin):
         organization = obj.organization if request.user.is_superuser else organization_of(request.user)
         saved = desk.contact_save(
             organization=organization, contact=obj if change else None, name=obj.name,
-            numbers=form.cleaned_data["numbers"], company=obj.company, email=obj.email, notes=obj.notes,
+            numbers=form.cleaned_data["phone_numbers"], company=obj.company, email=obj.email, notes=obj.notes,
             external_id=obj.external_id, tags=obj.tags,
         )
         # The admin goes on with `obj` (log entry, redirect): make it the saved row.

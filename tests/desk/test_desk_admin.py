@@ -82,11 +82,11 @@ def test_a_supervisor_adds_and_edits_a_contact_with_its_numbers(supervisor, tena
     client = _client(supervisor)
     desk.contact_save(organization=tenant.organization, name="Ravi Iyer", numbers=["+918000000222"])
     form = {"name": "Priya Shah", "company": "Kite Travel", "email": "", "notes": "", "external_id": "C-9",
-            "tags": "[]", "numbers": "+91 80000 00111\n+918000000112"}
+            "tags": "[]", "phone_numbers": "+91 80000 00111\n+918000000112"}
 
-    bad = client.post("/admin/agents/contact/add/", {**form, "numbers": "+918000000111, 12"})
+    bad = client.post("/admin/agents/contact/add/", {**form, "phone_numbers": "+918000000111, 12"})
     assert bad.status_code == 200 and "is not a possible phone number" in bad.content.decode()
-    taken = client.post("/admin/agents/contact/add/", {**form, "numbers": "+918000000222"})
+    taken = client.post("/admin/agents/contact/add/", {**form, "phone_numbers": "+918000000222"})
     assert taken.status_code == 200 and "+918000000222 already belongs to Ravi Iyer" in taken.content.decode()
     assert not Contact.objects.filter(name="Priya Shah").exists()
 
@@ -98,5 +98,5 @@ def test_a_supervisor_adds_and_edits_a_contact_with_its_numbers(supervisor, tena
 
     page = client.get(f"/admin/agents/contact/{contact.pk}/change/").content.decode()
     assert "+918000000111\n+918000000112" in page
-    client.post(f"/admin/agents/contact/{contact.pk}/change/", {**form, "numbers": "+918000000112"})
+    client.post(f"/admin/agents/contact/{contact.pk}/change/", {**form, "phone_numbers": "+918000000112"})
     assert list(contact.numbers.values_list("number", flat=True)) == ["+918000000112"]
