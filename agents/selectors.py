@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from agents.models import (
@@ -271,6 +271,14 @@ def call_disposition_get(*, organization_id: int, call_uuid: str) -> CallDisposi
     if row is None:
         raise ServiceError("This call has no disposition", status=404, code="disposition_not_found")
     return row
+
+
+def callback_figures(*, organization_id: int, now: datetime) -> dict[str, int]:
+    """For the floor, in one query: pending callbacks already due, and missed ones waiting to be reassigned."""
+    return Callback.objects.filter(organization_id=organization_id).aggregate(
+        due=Count("pk", filter=Q(status=Callback.Status.PENDING, due_at__lte=now)),
+        missed=Count("pk", filter=Q(status=Callback.Status.MISSED)),
+    )
 
 
 def callback_search(*, organization_id: int, agent_id: int | None = None, status: str | None = None,

@@ -131,6 +131,9 @@ def floor_snapshot(organization: Organization, now=None) -> dict[str, Any]:
             for reason in agent_selectors.organization_pause_reasons(organization_id=organization.pk)
         ],
         "long_pause_seconds": agent_selectors.desk_settings(organization_id=organization.pk).long_pause_minutes * 60,
+        "agents_by_state": {status: sum(1 for agent in agents if agent["state"] == status)
+                            for status in AgentStatus.values},
+        "callbacks": agent_selectors.callback_figures(organization_id=organization.pk, now=now),
     }
 
 

@@ -164,3 +164,24 @@ def test_changes_through_the_api_land_in_the_audit_trail(kolkata_day, lead, tena
     entry = LogEntry.objects.get_for_object(agent).latest("timestamp")
     assert entry.actor is None and entry.remote_addr == "127.0.0.1"
     assert entry.additional_data == {"organization_id": tenant.organization.pk}
+
+
+def test_the_floor_counts_agents_by_state_and_callbacks_due_or_missed(kolkata_day, lead, tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from agents import desk, states
+    from agents.models import Callback
+
+    states.agent_pause(agent=kolkata_day.asha, pause_reason_id=PauseReason.objects.get(name="Break").pk)
+    for minutes_ago, status in [(5, "pending"), (-60, "pending"), (90, "missed"), (120, "done")]:
+        callback = desk.callback_schedule(organization_id=tenant.organization.pk, agent=kolkata_day.bela,
+                                          number="+918000000111", due_at=timezone.now() + timedelta(days=1))
+        Callback.objects.filter(pk=callback.pk).update(status=status,
+                                                       due_at=timezone.now() - timedelta(minutes=minutes_ago))
+
+    state = login(lead).get(reverse("floor-state")).json()
+
+    assert state["agents_by_state"] == {"available": 1, "on_call": 0, "wrap_up": 0, "paused": 1, "offline": 0}
+    assert state["callbacks"] == {"due": 1, "missed": 1}
