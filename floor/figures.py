@@ -11,7 +11,9 @@ Definitions (as call-center people use them):
   runs to now);
 - occupancy = (on call + wrap-up) / (logged-in time - paused time), that is
   (on call + wrap-up) / (available + on call + wrap-up);
-- dispositions: the outcomes agents gave the calls placed in the period.
+- dispositions: the outcomes agents gave the calls placed in the period;
+- pause share, by reason: time Paused with that reason / logged-in time (every state but
+  Offline).
 
 A period is a pair of UTC instants; `day_range` and `date_range` turn days of the
 organization's calendar (its time zone) into one. Whole quarter hours already summed by
@@ -30,7 +32,7 @@ from django.db.models import Count, DateTimeField, DurationField, ExpressionWrap
 from django.db.models.functions import Coalesce, Greatest, Least, TruncHour
 from django.utils import timezone
 
-from agents.models import Agent, AgentState, AgentStatus, CallDisposition
+from agents.models import Agent, AgentState, AgentStatus, CallDisposition, PauseReason
 from calls.models import Call
 from floor import rollup
 from floor.models import CallFigure, DispositionFigure, StateFigure
@@ -181,43 +183,66 @@ def _states(organization_id: int, start: datetime, end: datetime):
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def state_seconds(organization_id: int, period: Period, now: datetime | None = None,
-                  use_rollup: bool = True) -> dict[int, dict[str, float]]:
-    """{agent_id: {state: seconds}} spent in each state during the period."""
+# Microseconds spent per (agent, state, pause reason): whole microseconds, so the rollup's
+# parts add up to exactly the raw sum.
+Spent = dict[tuple[int, str, int | None], int]
+StateSeconds = dict[int, dict[str, float]]
+
+
+def _spent(organization_id: int, period: Period, now: datetime | None, use_rollup: bool) -> Spent:
     now = min(now or timezone.now(), period.end)
     if now <= period.start:
         return {}
     pieces = _pieces(organization_id, period, now, use_rollup)
-    # Summed in whole microseconds, so the rollup's parts add up to exactly the raw sum.
-    spent: dict[tuple[int, str], int] = defaultdict(int)
+    spent: Spent = defaultdict(int)
     for start, end in pieces.raw:
         if now <= start:
             continue
-        for row in (_states(organization_id, start, end).values("agent_id", "state")
+        for row in (_states(organization_id, start, end).values("agent_id", "state", "pause_reason_id")
                     .annotate(spent=Sum(_interval_seconds(start, end, now)))):
-            spent[row["agent_id"], row["state"]] += (row["spent"] or timedelta(0)) // _MICROSECOND
+            spent[row["agent_id"], row["state"], row["pause_reason_id"]] += (
+                (row["spent"] or timedelta(0)) // _MICROSECOND)
     if pieces.rolled is not None:
         start, end = pieces.rolled
         for row in (StateFigure.objects.filter(organization_id=organization_id, bucket__gte=start, bucket__lt=end)
-                    .values("agent_id", "state").annotate(spent=Sum("microseconds")).order_by()):
-            spent[row["agent_id"], row["state"]] += row["spent"] or 0
+                    .values("agent_id", "state", "pause_reason_id").annotate(spent=Sum("microseconds")).order_by()):
+            spent[row["agent_id"], row["state"], row["pause_reason_id"]] += row["spent"] or 0
+    return spent
+
+
+def _per_agent(spent: Spent) -> StateSeconds:
+    micro: dict[tuple[int, str], int] = defaultdict(int)
+    for (agent_id, state, _reason), part in spent.items():
+        micro[agent_id, state] += part
     found: dict[int, dict[str, float]] = defaultdict(lambda: dict.fromkeys(STATES, 0.0))
-    for (agent_id, state), micro in spent.items():
-        found[agent_id][state] = max(micro / 1_000_000, 0.0)
+    for (agent_id, state), total in micro.items():
+        found[agent_id][state] = max(total / 1_000_000, 0.0)
     return dict(found)
 
 
-def pause_seconds_by_reason(organization_id: int, period: Period, now: datetime | None = None) -> dict[str, float]:
-    now = min(now or timezone.now(), period.end)
-    if now <= period.start:
-        return {}
-    rows = (
-        _states(organization_id, period.start, period.end)
-        .filter(state=AgentStatus.PAUSED)
-        .values("pause_reason__name")
-        .annotate(spent=Sum(_interval_seconds(period.start, period.end, now)))
-    )
-    return {row["pause_reason__name"] or "": row["spent"].total_seconds() for row in rows if row["spent"]}
+def state_seconds(organization_id: int, period: Period, now: datetime | None = None,
+                  use_rollup: bool = True) -> StateSeconds:
+    """{agent_id: {state: seconds}} spent in each state during the period."""
+    return _per_agent(_spent(organization_id, period, now, use_rollup))
+
+
+def _pause_rows(spent: Spent) -> list[dict[str, Any]]:
+    logged_in = sum(part for (_agent, state, _reason), part in spent.items() if state != AgentStatus.OFFLINE)
+    paused: dict[int | None, int] = defaultdict(int)
+    for (_agent, state, reason_id), part in spent.items():
+        if state == AgentStatus.PAUSED:
+            paused[reason_id] += part
+    names = dict(PauseReason.objects.filter(pk__in=[pk for pk in paused if pk]).values_list("pk", "name"))
+    rows = [{"reason": names.get(reason_id, "No reason") if reason_id else "No reason",
+             "paused_seconds": round(micro / 1_000_000), "share": _ratio(micro, logged_in)}
+            for reason_id, micro in paused.items() if micro > 0]
+    return sorted(rows, key=lambda row: (-row["paused_seconds"], row["reason"]))
+
+
+def by_pause_reason(organization_id: int, period: Period, now: datetime | None = None,
+                    use_rollup: bool = True) -> list[dict[str, Any]]:
+    """Time paused with each reason during the period, and its share of the time logged in."""
+    return _pause_rows(_spent(organization_id, period, now, use_rollup))
 
 
 def _occupancy(states: dict[str, float]) -> float | None:
@@ -225,8 +250,6 @@ def _occupancy(states: dict[str, float]) -> float | None:
     ready = busy + states.get("available", 0)
     return _ratio(busy, ready)
 
-
-StateSeconds = dict[int, dict[str, float]]
 
 
 def _whole_floor(states: StateSeconds) -> dict[str, float]:
@@ -345,12 +368,14 @@ def report(organization_id: int, period: Period, now: datetime | None = None,
     of day and days are added up from those sums.
     """
     now = now or timezone.now()
-    states = state_seconds(organization_id, period, now, use_rollup)
+    spent = _spent(organization_id, period, now, use_rollup)
+    states = _per_agent(spent)
     cube = call_cube(organization_id, period, now, use_rollup)
     return {
         "totals": totals_row(cube, states),
         "agent": agent_rows(cube, states),
         "disposition": by_disposition(organization_id, period, now, use_rollup),
+        "pause": _pause_rows(spent),
         "hour": _hour_rows(cube),
         "day": _day_rows(cube, period),
     }

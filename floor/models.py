@@ -35,12 +35,14 @@ class CallFigure(models.Model):
 
 
 class StateFigure(models.Model):
-    """Time an agent spent in one state during one quarter hour."""
+    """Time an agent spent in one state (Paused: with one reason) during one quarter hour."""
 
     organization = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
     bucket = models.DateTimeField(help_text="Start of the quarter hour (UTC)")
     state = models.CharField(max_length=10)
+    pause_reason = models.ForeignKey("agents.PauseReason", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
     # Microseconds, so sums are exact (the raw figures sum intervals to the microsecond).
     microseconds = models.BigIntegerField(default=0)
 

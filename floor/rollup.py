@@ -99,24 +99,25 @@ def _sum_calls(organization_id: int, start: datetime, end: datetime) -> list[Cal
 
 def _sum_states(organization_id: int, start: datetime, end: datetime) -> list[StateFigure]:
     """Each interval overlapping [start, end) cut at quarter boundaries (an open one runs past `end`)."""
-    spent: dict[tuple[int, datetime, str], int] = defaultdict(int)
+    spent: dict[tuple[int, datetime, str, int | None], int] = defaultdict(int)
     intervals = (
         AgentState.objects.filter(organization_id=organization_id, started_at__lt=end)
         .filter(Q(ended_at__gt=start) | Q(ended_at__isnull=True))
-        .values_list("agent_id", "state", "started_at", "ended_at")
+        .values_list("agent_id", "state", "pause_reason_id", "started_at", "ended_at")
         .order_by()
     )
-    for agent_id, state, began, ended in intervals.iterator(chunk_size=5000):
+    for agent_id, state, reason_id, began, ended in intervals.iterator(chunk_size=5000):
         began, ended = max(began, start), min(ended or end, end)
         bucket = quarter_floor(began)
         while bucket < ended:
             following = bucket + QUARTER
             part = min(ended, following) - max(began, bucket)
             if part > timedelta(0):
-                spent[agent_id, bucket, state] += part // timedelta(microseconds=1)
+                spent[agent_id, bucket, state, reason_id] += part // timedelta(microseconds=1)
             bucket = following
     return [StateFigure(organization_id=organization_id, agent_id=agent_id, bucket=bucket, state=state,
-                        microseconds=micro) for (agent_id, bucket, state), micro in spent.items()]
+                        pause_reason_id=reason_id, microseconds=micro)
+            for (agent_id, bucket, state, reason_id), micro in spent.items()]
 
 
 def _sum_dispositions(organization_id: int, start: datetime, end: datetime) -> list[DispositionFigure]:

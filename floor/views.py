@@ -31,7 +31,7 @@ from tenants.errors import ServiceError
 from tenants.models import ADMIN_ROLES, Organization, Role
 from tenants.scoping import membership_of
 
-REPORT_KINDS = ("agent", "disposition", "hour", "day")
+REPORT_KINDS = ("agent", "disposition", "pause", "hour", "day")
 LONGEST_REPORT_DAYS = 366
 
 
@@ -238,6 +238,8 @@ def report_rows(kind: str, organization: Organization, period: figures.Period,
         return figures.by_agent(organization.pk, period, states=states)
     if kind == "disposition":
         return figures.by_disposition(organization.pk, period)
+    if kind == "pause":
+        return figures.by_pause_reason(organization.pk, period)
     if kind == "hour":
         return figures.by_hour(organization.pk, period)
     return figures.by_day(organization.pk, period)
@@ -265,6 +267,7 @@ CSV_COLUMNS = {
     "agent": ["agent", "number", "placed", "answered", "answer_rate", "talk", "average_talk", "wrap_up",
               "average_handle", *[f"{state}_time" for state in figures.STATES], "occupancy"],
     "disposition": ["code", "label", "calls", "talk"],
+    "pause": ["reason", "paused", "share_of_logged_in"],
     "hour": ["hour", "placed", "answered", "answer_rate", "talk", "average_talk"],
     "day": ["day", "placed", "answered", "answer_rate", "talk", "average_talk"],
 }
@@ -283,6 +286,8 @@ def _csv_row(kind: str, row: dict[str, Any]) -> list[Any]:
                 "" if row["occupancy"] is None else row["occupancy"]]
     if kind == "disposition":
         return [row["code"], row["label"], row["calls"], seconds(row["talk_seconds"])]
+    if kind == "pause":
+        return [row["reason"], seconds(row["paused_seconds"]), "" if row["share"] is None else row["share"]]
     return [row[kind], *common]
 
 
@@ -294,7 +299,8 @@ def report_csv(request, organization, kind):
     first, last, _ = report_period(request, organization)
     period = figures.date_range(organization, first, last)
     response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="calls-by-{kind}-{first}-to-{last}.csv"'
+    name = "pauses-by-reason" if kind == "pause" else f"calls-by-{kind}"
+    response["Content-Disposition"] = f'attachment; filename="{name}-{first}-to-{last}.csv"'
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS[kind])
     for row in report_rows(kind, organization, period):

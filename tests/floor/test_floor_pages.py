@@ -67,6 +67,14 @@ def test_report_tables_and_csv_for_a_week(kolkata_day, lead):
     assert [row[0] for row in agents[1:]] == ["asha", "bela"]
     dispositions = client.get(reverse("floor-report-csv", args=["disposition"]), query).content.decode()
     assert "sale,Sale,2,3:00" in dispositions
+    # Asha's 10-minute Break, against every state but Offline that week.
+    assert [(row["reason"], row["paused_seconds"]) for row in data["pause"]] == [("Break", 600)]
+    assert "Pauses by reason" in text
+    pauses = client.get(reverse("floor-report-csv", args=["pause"]), query)
+    assert pauses["Content-Disposition"].startswith('attachment; filename="pauses-by-reason-2026-03-09')
+    rows = list(csv.reader(io.StringIO(pauses.content.decode())))
+    assert rows[0] == ["reason", "paused", "share_of_logged_in"] and rows[1][:2] == ["Break", "10:00"]
+    assert 0 < float(rows[1][2]) < 1
 
 
 def test_bad_report_dates_answer_a_page_not_an_error(lead):

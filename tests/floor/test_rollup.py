@@ -34,7 +34,7 @@ def random_floor(tenant, zone: str, seed: int, now: datetime):
     AgentState.objects.filter(organization=organization).delete()
     outcomes = [Disposition.objects.create(organization=organization, code=code, label=code.title())
                 for code in ("sale", "callback", "lost")]
-    brk = PauseReason.objects.create(organization=organization, name="Break")
+    reasons = [PauseReason.objects.create(organization=organization, name=name) for name in ("Break", "Lunch")]
     begin = now - timedelta(days=5)
     for _ in range(250):
         created = begin + timedelta(seconds=rng.uniform(0, 5 * 86400 - 600), microseconds=rng.randrange(10**6))
@@ -62,7 +62,7 @@ def random_floor(tenant, zone: str, seed: int, now: datetime):
             last = ended >= now - timedelta(minutes=20)
             AgentState.objects.create(organization=organization, agent=agent, state=name, started_at=moment,
                                       ended_at=None if last else ended,
-                                      pause_reason=brk if name == "paused" else None)
+                                      pause_reason=rng.choice(reasons) if name == "paused" else None)
             if last:
                 break
             moment = ended
@@ -102,6 +102,8 @@ def test_reports_from_the_rollup_equal_the_raw_tables(tenant, zone):
         assert figures.report(organization.pk, period, now) == figures.report(organization.pk, period, now,
                                                                               use_rollup=False)
         assert figures.by_disposition(organization.pk, period, now) == figures.by_disposition(
+            organization.pk, period, now, use_rollup=False)
+        assert figures.by_pause_reason(organization.pk, period, now) == figures.by_pause_reason(
             organization.pk, period, now, use_rollup=False)
         # Time in state to the microsecond, before the tables round it.
         assert figures.state_seconds(organization.pk, period, now) == figures.state_seconds(
