@@ -11,6 +11,8 @@ Definitions (as call-center people use them):
   runs to now);
 - occupancy = (on call + wrap-up) / (logged-in time - paused time), that is
   (on call + wrap-up) / (available + on call + wrap-up);
+- logged-in time: every state but Offline; utilisation = (on call + wrap-up) / logged-in
+  time; calls per hour = the agents' answered (handled) calls / logged-in hours;
 - dispositions: the outcomes agents gave the calls placed in the period;
 - pause share, by reason: time Paused with that reason / logged-in time (every state but
   Offline).
@@ -265,11 +267,23 @@ def _whole_floor(states: StateSeconds) -> dict[str, float]:
 _EMPTY: Sums = dict.fromkeys(SUM_KEYS, 0)
 
 
+def _time_figures(states: dict[str, float], sums: Sums) -> dict[str, Any]:
+    """Occupancy, utilisation and calls per hour of one agent's (or the floor's) time in state."""
+    logged_in = sum(seconds for state, seconds in states.items() if state != AgentStatus.OFFLINE)
+    handled = sums.get("agent_answered", sums["answered"])
+    return {
+        "occupancy": _occupancy(states),
+        "utilisation": _ratio(states.get("on_call", 0) + states.get("wrap_up", 0), logged_in),
+        "calls_per_hour": round(handled * 3600 / logged_in, 2) if logged_in else None,
+    }
+
+
 def totals_row(cube: Cube, states: StateSeconds) -> dict[str, Any]:
     in_state = _whole_floor(states)
-    row = _call_row(_grouped(cube, lambda agent_id, hour: True).get(True, _EMPTY), in_state["wrap_up"])
+    sums = _grouped(cube, lambda agent_id, hour: True).get(True, _EMPTY)
+    row = _call_row(sums, in_state["wrap_up"])
     row["state_seconds"] = {state: round(seconds) for state, seconds in in_state.items()}
-    row["occupancy"] = _occupancy(in_state)
+    row.update(_time_figures(in_state, sums))
     return row
 
 
@@ -280,11 +294,12 @@ def agent_rows(cube: Cube, states: StateSeconds) -> list[dict[str, Any]]:
     rows = []
     for agent_id in sorted(known, key=lambda pk: (known[pk].user.get_username(), pk)):
         spent = states.get(agent_id, dict.fromkeys(STATES, 0.0))
+        sums = per_agent.get(agent_id, _EMPTY)
         rows.append({
             "agent_id": agent_id, "agent": known[agent_id].user.get_username(), "number": known[agent_id].number,
-            **_call_row(per_agent.get(agent_id, _EMPTY), spent["wrap_up"]),
+            **_call_row(sums, spent["wrap_up"]),
             "state_seconds": {state: round(seconds) for state, seconds in spent.items()},
-            "occupancy": _occupancy(spent),
+            **_time_figures(spent, sums),
         })
     return rows
 

@@ -265,7 +265,8 @@ def reports(request, organization):
 
 CSV_COLUMNS = {
     "agent": ["agent", "number", "placed", "answered", "answer_rate", "talk", "average_talk", "wrap_up",
-              "average_handle", *[f"{state}_time" for state in figures.STATES], "occupancy"],
+              "average_handle", *[f"{state}_time" for state in figures.STATES], "occupancy", "utilisation",
+              "calls_per_hour"],
     "disposition": ["code", "label", "calls", "talk"],
     "pause": ["reason", "paused", "share_of_logged_in"],
     "hour": ["hour", "placed", "answered", "answer_rate", "talk", "average_talk"],
@@ -283,7 +284,7 @@ def _csv_row(kind: str, row: dict[str, Any]) -> list[Any]:
         return [row["agent"], row["number"], *common, seconds(row["wrap_up_seconds"]),
                 seconds(row["average_handle_seconds"]),
                 *[seconds(row["state_seconds"][state]) for state in figures.STATES],
-                "" if row["occupancy"] is None else row["occupancy"]]
+                *["" if row[name] is None else row[name] for name in ("occupancy", "utilisation", "calls_per_hour")]]
     if kind == "disposition":
         return [row["code"], row["label"], row["calls"], seconds(row["talk_seconds"])]
     if kind == "pause":

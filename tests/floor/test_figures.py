@@ -33,6 +33,9 @@ def test_totals_of_the_day(kolkata_day):
         "available": 1800 + 4290 + 3600, "on_call": 180, "wrap_up": 90, "paused": 600, "offline": 17220,
     }
     assert totals["occupancy"] == pytest.approx(round(270 / (9690 + 270), 4))
+    # Logged in: every state but Offline, 9690 + 180 + 90 + 600 s; 2 answered agent calls.
+    assert totals["utilisation"] == pytest.approx(round(270 / 10560, 4))
+    assert totals["calls_per_hour"] == pytest.approx(round(2 * 3600 / 10560, 2))
 
 
 def test_by_agent(kolkata_day):
@@ -46,6 +49,11 @@ def test_by_agent(kolkata_day):
     assert rows["bela"]["placed"] == 1
     assert rows["bela"]["average_handle_seconds"] == 90
     assert rows["bela"]["occupancy"] == pytest.approx(round(90 / 3690, 4))
+    assert rows["bela"]["utilisation"] == pytest.approx(round(90 / 3690, 4))  # never paused: as occupancy
+    assert rows["bela"]["calls_per_hour"] == pytest.approx(round(1 * 3600 / 3690, 2))
+    asha_logged_in = sum(seconds for state, seconds in rows["asha"]["state_seconds"].items() if state != "offline")
+    assert rows["asha"]["utilisation"] < rows["asha"]["occupancy"]  # her Break counts as logged in
+    assert rows["asha"]["calls_per_hour"] == pytest.approx(round(3600 / asha_logged_in, 2), abs=0.01)
 
 
 def test_by_hour_and_by_day_in_local_time(kolkata_day):
