@@ -84,6 +84,9 @@ class DeskSettings(models.Model):
     long_pause_minutes = models.PositiveIntegerField(
         default=15, help_text="On the floor, an agent paused longer than this stands out; 0 = never"
     )
+    pause_reason_required = models.BooleanField(
+        default=True, help_text="An agent (or supervisor) pausing must choose a pause reason; off: it is optional"
+    )
 
     class Meta:
         verbose_name = "desk settings"
@@ -148,9 +151,9 @@ class AgentState(models.Model):
             models.UniqueConstraint(
                 fields=["agent"], condition=models.Q(ended_at__isnull=True), name="one_open_state_per_agent"
             ),
+            # Paused with a reason, or without one where the organization makes it optional.
             models.CheckConstraint(
-                condition=models.Q(state="paused", pause_reason__isnull=False)
-                | (~models.Q(state="paused") & models.Q(pause_reason__isnull=True)),
+                condition=models.Q(state="paused") | models.Q(pause_reason__isnull=True),
                 name="pause_reason_only_when_paused",
             ),
         ]

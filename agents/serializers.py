@@ -62,7 +62,10 @@ class AgentStateSerializer(serializers.Serializer):
 
 class AgentStateSetSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=["available", "paused", "offline"])
-    pause_reason_id = serializers.IntegerField(required=False, help_text="Required with paused")
+    pause_reason_id = serializers.IntegerField(
+        required=False, allow_null=True,
+        help_text="With paused: required unless the organization's desk settings make the reason optional",
+    )
 
 
 class AgentCallSerializer(serializers.Serializer):

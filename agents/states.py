@@ -112,13 +112,18 @@ def _refuse_missing_disposition(agent: Agent, current: AgentState | None) -> Non
 
 @transaction.atomic
 def agent_pause(*, agent: Agent, pause_reason_id: int | None) -> AgentState:
-    """Pause with one of the organization's reasons (not while on a call, nor in a wrap-up owing a disposition)."""
+    """Pause with one of the organization's reasons, or with none where its desk settings make
+    the reason optional (not while on a call, nor in a wrap-up owing a disposition)."""
     agent = _locked_agent(agent)
-    reason = PauseReason.objects.filter(
-        organization_id=agent.organization_id, pk=pause_reason_id, is_active=True
-    ).first() if isinstance(pause_reason_id, int) else None
-    if reason is None:
-        raise ServiceError("Choose one of the organization's pause reasons", status=400, code="pause_reason_invalid")
+    if pause_reason_id is None and not selectors.desk_settings(organization_id=agent.organization_id).pause_reason_required:
+        reason = None
+    else:
+        reason = PauseReason.objects.filter(
+            organization_id=agent.organization_id, pk=pause_reason_id, is_active=True
+        ).first() if isinstance(pause_reason_id, int) else None
+        if reason is None:
+            raise ServiceError("Choose one of the organization's pause reasons", status=400,
+                               code="pause_reason_invalid")
     current = selectors.agent_open_state(agent=agent)
     _refuse_on_call(current)
     _refuse_missing_disposition(agent, current)

@@ -119,6 +119,7 @@ def _settings_public(settings, time_zone: str) -> dict:
     return {
         "wrap_up_seconds": settings.wrap_up_seconds,
         "disposition_required": settings.disposition_required,
+        "pause_reason_required": settings.pause_reason_required,
         # The organization's, as every time the agent reads or types.
         "time_zone": time_zone,
     }

@@ -90,6 +90,7 @@ def floor_snapshot(organization: Organization, now=None) -> dict[str, Any]:
     cube = figures.call_cube(organization.pk, today, now)
     per_agent = {row["agent_id"]: row for row in figures.agent_rows(cube, states_today)}
     live_calls = agent_selectors.organization_live_calls(organization=organization)
+    desk_settings = agent_selectors.desk_settings(organization_id=organization.pk)
     agents = []
     for floor_agent in floor_agents:
         agent = floor_agent.agent
@@ -130,7 +131,8 @@ def floor_snapshot(organization: Organization, now=None) -> dict[str, Any]:
             {"id": reason.pk, "name": reason.name}
             for reason in agent_selectors.organization_pause_reasons(organization_id=organization.pk)
         ],
-        "long_pause_seconds": agent_selectors.desk_settings(organization_id=organization.pk).long_pause_minutes * 60,
+        "long_pause_seconds": desk_settings.long_pause_minutes * 60,
+        "pause_reason_required": desk_settings.pause_reason_required,
         "agents_by_state": {status: sum(1 for agent in agents if agent["state"] == status)
                             for status in AgentStatus.values},
         "callbacks": agent_selectors.callback_figures(organization_id=organization.pk, now=now),

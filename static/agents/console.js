@@ -25,7 +25,7 @@ let lastEnded = null; // the call that just ended, shown until the next one star
 let pending = false; // a request is in flight
 const calls = new Map(); // request_uuid -> newest known state
 let agentState = null;
-let settings = { wrap_up_seconds: 0, disposition_required: false, time_zone: "UTC" };
+let settings = { wrap_up_seconds: 0, disposition_required: false, pause_reason_required: true, time_zone: "UTC" };
 let dispositions = [];
 let callbacks = new Map();
 let dispositioned = new Set(); // request_uuids whose disposition was saved here
@@ -104,7 +104,8 @@ function resync(state) {
     lastEnded = calls.get(state.agent_state.call_uuid) || null;
   }
   callbacks = new Map(state.callbacks.map((c) => [c.id, c]));
-  fillSelect($("pause-reason"), state.pause_reasons.map((r) => [r.id, r.name]));
+  const reasons = state.pause_reasons.map((r) => [r.id, r.name]);
+  fillSelect($("pause-reason"), settings.pause_reason_required ? reasons : [["", "No reason"], ...reasons]);
   fillSelect($("disposition"), [["", "Choose…"], ...dispositions.map((d) => [d.id, d.label])]);
   const filter = $("history-disposition");
   fillSelect(filter, [["", "Any disposition"], ...dispositions.map((d) => [d.code, d.label])], filter.value);
@@ -349,7 +350,7 @@ form.addEventListener("submit", (event) => {
 });
 endButton.addEventListener("click", () => act("/console/end", {}, applyCall));
 $("pause").addEventListener("click", () => act("/console/agent-state",
-  { state: "paused", pause_reason_id: Number($("pause-reason").value) }, applyState));
+  { state: "paused", pause_reason_id: $("pause-reason").value ? Number($("pause-reason").value) : null }, applyState));
 $("resume").addEventListener("click", () => act("/console/agent-state", { state: "available" }, applyState));
 $("end-wrap").addEventListener("click", () => act("/console/agent-state", { state: "available" }, applyState));
 $("extend-wrap").addEventListener("click", () => act("/console/wrap-up/extend", {}, (data) => {

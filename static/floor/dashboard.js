@@ -36,12 +36,14 @@ async function act(url, body, done) {
 
 function agentActions(agent) {
   const td = document.createElement("td");
-  if (agent.state !== "paused" && agent.state !== "offline" && agent.state !== "on_call" && state.pause_reasons.length) {
+  const optional = !state.pause_reason_required;
+  if (agent.state !== "paused" && agent.state !== "offline" && agent.state !== "on_call" && (optional || state.pause_reasons.length)) {
     const select = document.createElement("select");
     select.setAttribute("aria-label", `Pause reason for ${agent.username}`);
+    if (optional) select.append(new Option("No reason", ""));
     for (const reason of state.pause_reasons) select.append(new Option(reason.name, reason.id));
     td.append(select, button("Pause", () => act(root.dataset.pauseUrl.replace("/0/", `/${agent.id}/`),
-      { pause_reason_id: Number(select.value) }, `${agent.username} paused`)));
+      { pause_reason_id: select.value ? Number(select.value) : null }, `${agent.username} paused`)));
   }
   if (agent.state !== "offline" && agent.state !== "on_call") {
     td.append(button("Log out", () => act(root.dataset.logOutUrl.replace("/0/", `/${agent.id}/`), {}, `${agent.username} logged out`)));

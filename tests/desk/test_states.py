@@ -42,6 +42,24 @@ def test_a_pause_reason_of_another_organization_is_refused(agent, other_tenant):
     assert refused.value.code == "pause_reason_invalid"
 
 
+def test_a_pause_reason_is_required_unless_the_organization_makes_it_optional(tenant, agent, reasons, agent_client):
+    with pytest.raises(ServiceError) as refused:
+        states.agent_state_set(agent=agent, state="paused")
+    assert refused.value.code == "pause_reason_invalid"
+
+    desk(tenant, pause_reason_required=False)
+    paused = tenant.api.put(f"/api/v1/agents/{agent.pk}/state", {"state": "paused", "pause_reason_id": None},
+                            format="json")
+    assert paused.status_code == 200, paused.json()
+    assert (paused.json()["state"], paused.json()["pause_reason"]) == ("paused", None)
+    assert AgentState.objects.get(agent=agent, ended_at=None).pause_reason is None
+    # A reason given must still be one of the organization's.
+    with pytest.raises(ServiceError) as refused:
+        states.agent_pause(agent=agent, pause_reason_id=10**9)
+    assert refused.value.code == "pause_reason_invalid"
+    assert agent_client.get("/console/state").json()["settings"]["pause_reason_required"] is False
+
+
 def test_a_call_puts_the_agent_on_call_then_back_to_available_without_wrap_up(agent):
     call = services.agent_click_to_call(agent=agent, customer_number="+918000000111")
     assert agent_state(agent=agent) == "on_call"

@@ -95,6 +95,19 @@ def test_supervisor_pauses_and_logs_out_an_agent(kolkata_day, lead):
     reply = client.post(reverse("floor-agent-log-out", args=[kolkata_day.bela.pk]))
     assert reply.json() == {"state": "offline"}
 
+    # Without a reason: refused while the organization requires one, taken once it is optional.
+    asha = reverse("floor-agent-pause", args=[kolkata_day.asha.pk])
+    assert client.post(asha, json.dumps({"pause_reason_id": None}), content_type="application/json").status_code == 400
+    from agents.models import DeskSettings
+
+    DeskSettings.objects.update_or_create(organization=kolkata_day.organization,
+                                          defaults={"pause_reason_required": False})
+    assert client.get(reverse("floor-state")).json()["pause_reason_required"] is False
+    reply = client.post(asha, json.dumps({"pause_reason_id": None}), content_type="application/json")
+    assert reply.status_code == 200, reply.content
+    current = AgentState.objects.get(agent=kolkata_day.asha, ended_at__isnull=True)
+    assert (current.state, current.pause_reason) == ("paused", None)
+
 
 def test_supervisor_hangs_up_a_live_call(tenant, lead):
     live = Call.objects.create(organization=tenant.organization, app=tenant.app, from_number=tenant.from_number,
