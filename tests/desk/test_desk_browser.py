@@ -35,6 +35,16 @@ def shot(page, name):
         page.screenshot(path=str(Path(SHOTS) / name), full_page=True)
 
 
+def finish_wrap_up(page, disposition):
+    """Save the disposition the organization requires, then end wrap-up early."""
+    from playwright.sync_api import expect
+
+    page.select_option("#disposition", label=disposition)
+    page.click("#save-disposition")
+    page.click("#end-wrap")
+    expect(page.locator("#agent-state")).to_have_text("Available")
+
+
 def test_an_agents_day(browser, server):  # noqa: F811
     from playwright.sync_api import expect
 
@@ -106,10 +116,7 @@ def test_an_agents_day(browser, server):  # noqa: F811
     expect(page.locator("#current-number")).to_have_text(contact_number)
     page.click("#end")
     expect(page.locator("#agent-state")).to_have_text("Wrap-up", timeout=10000)
-    page.select_option("#disposition", label="Sale")
-    page.click("#save-disposition")
-    page.click("#end-wrap")
-    expect(page.locator("#agent-state")).to_have_text("Available")
+    finish_wrap_up(page, "Sale")
     assert page.evaluate("window.notReloaded")
     page.close()
 
@@ -148,10 +155,7 @@ def test_a_callback_left_for_any_agent_is_taken_by_one_and_leaves_the_others_lis
     expect(theirs.locator(left).locator("button", has_text="Call")).to_be_visible()
     expect(theirs.locator(left)).not_to_contain_text("for any agent")
     expect(mine.locator(left)).to_have_count(0, timeout=10000)
-    mine.select_option("#disposition", label="Callback requested")
-    mine.click("#save-disposition")
-    mine.click("#end-wrap")
-    expect(mine.locator("#agent-state")).to_have_text("Available")
+    finish_wrap_up(mine, "Callback requested")
     assert mine.evaluate("window.notReloaded")
     mine.close()
     theirs.close()
