@@ -115,7 +115,8 @@ def agent_pause(*, agent: Agent, pause_reason_id: int | None) -> AgentState:
     """Pause with one of the organization's reasons, or with none where its desk settings make
     the reason optional (not while on a call, nor in a wrap-up owing a disposition)."""
     agent = _locked_agent(agent)
-    if pause_reason_id is None and not selectors.desk_settings(organization_id=agent.organization_id).pause_reason_required:
+    optional = not selectors.desk_settings(organization_id=agent.organization_id).pause_reason_required
+    if pause_reason_id is None and optional:
         reason = None
     else:
         reason = PauseReason.objects.filter(
