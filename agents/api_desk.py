@@ -10,7 +10,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from agents import desk, selectors, serializers, services
-from agents.models import Callback
+from agents.models import Agent, Callback
 from calls.api.v1 import serializers as v1
 from tenants.api import PAGE_PARAMETERS, V1View, id_parameter, page_of, responses
 
@@ -125,9 +125,18 @@ class ContactDetailView(V1View):
 class CallbackFilterSerializer(drf_serializers.Serializer):
     agent_id = drf_serializers.IntegerField(required=False, min_value=1, max_value=v1.MAX_ID)
     status = drf_serializers.ChoiceField(choices=Callback.Status.values, required=False)
+    anyone = drf_serializers.BooleanField(required=False, allow_null=True, default=None,
+                                          help_text="true: only those left for any agent and not taken; false: only held ones")
 
 
-class CallbackListView(V1View):
+class CallbackView(V1View):
+    def holder(self, data: dict) -> Agent | None:
+        """The agent `agent_id` names, or None for `anyone` (both taken out of `data`)."""
+        agent_id, anyone = data.pop("agent_id", None), data.pop("anyone")
+        return None if anyone else selectors.agent_get(organization=self.organization, agent_id=agent_id)
+
+
+class CallbackListView(CallbackView):
     @extend_schema(
         tags=["Desk"],
         summary="List scheduled callbacks, soonest first",
@@ -148,11 +157,22 @@ class CallbackListView(V1View):
     )
     def post(self, request):
         data = self.validated(serializers.CallbackWriteSerializer)
-        agent_id, anyone = data.pop("agent_id", None), data.pop("anyone")
-        agent = None if anyone else selectors.agent_get(organization=self.organization, agent_id=agent_id)
+        agent = self.holder(data)
         callback = desk.callback_schedule(organization_id=self.organization.pk, agent=agent, **data)
         return Response(desk.callback_public(callback, time_zone=self.organization.time_zone),
                         status=status.HTTP_201_CREATED)
+
+
+class CallbackReassignView(CallbackView):
+    @extend_schema(tags=["Desk"], parameters=[id_parameter("callback_id", "The callback's id")],
+                   summary="Give a callback to another agent, or leave it for any agent; pending again",
+                   request=serializers.CallbackReassignSerializer,
+                   responses=responses({200: serializers.CallbackSerializer}, 404))
+    def post(self, request, callback_id):
+        data = self.validated(serializers.CallbackReassignSerializer)
+        callback = selectors.callback_get(organization_id=self.organization.pk, callback_id=callback_id)
+        callback = desk.callback_reassign(callback=callback, agent=self.holder(data), due_at=data.get("due_at"))
+        return Response(desk.callback_public(callback, time_zone=self.organization.time_zone))
 
 
 class CallbackDoneView(V1View):
@@ -172,5 +192,6 @@ urlpatterns = [
     path("contacts", ContactListView.as_view()),
     path("contacts/<str:contact_id>", ContactDetailView.as_view()),
     path("callbacks", CallbackListView.as_view()),
+    path("callbacks/<int:callback_id>/reassign", CallbackReassignView.as_view()),
     path("callbacks/<int:callback_id>/done", CallbackDoneView.as_view()),
 ]

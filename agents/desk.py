@@ -187,6 +187,19 @@ def _callback_changed(callback: Callback, *, seen_by: str | None = None) -> None
     transaction.on_commit(push)
 
 
+def _due_in_utc(organization_id: int, due_at: datetime) -> datetime:
+    """A callback's due time in UTC, in the future; a naive one is read in the organization's time zone."""
+    try:
+        if timezone.is_naive(due_at):
+            due_at = timezone.make_aware(due_at, _local_zone(organization_id))
+        due_at = due_at.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ServiceError("The callback's time is out of range", status=400, code="callback_time_invalid") from None
+    if due_at <= timezone.now():
+        raise ServiceError("A callback must be due in the future", status=400, code="callback_in_past")
+    return due_at
+
+
 @transaction.atomic
 def callback_schedule(*, organization_id: int, agent: Agent | None, number: str, due_at: datetime, note: str = "",
                       contact_id: int | None = None, call_uuid: str | None = None) -> Callback:
@@ -200,14 +213,7 @@ def callback_schedule(*, organization_id: int, agent: Agent | None, number: str,
         number = to_e164(number)
     except InvalidPhoneNumber as exc:
         raise ServiceError(str(exc), status=400, code="invalid_number") from None
-    try:
-        if timezone.is_naive(due_at):
-            due_at = timezone.make_aware(due_at, _local_zone(organization_id))
-        due_at = due_at.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise ServiceError("The callback's time is out of range", status=400, code="callback_time_invalid") from None
-    if due_at <= timezone.now():
-        raise ServiceError("A callback must be due in the future", status=400, code="callback_in_past")
+    due_at = _due_in_utc(organization_id, due_at)
     call_services.do_not_call_check(organization_id=organization_id, number=number)
     contact = None
     if contact_id is not None:
@@ -234,9 +240,12 @@ def callback_remind(callback_id: int) -> None:
 
 def callback_reminder_send(*, callback_id: int) -> bool:
     """At the due time: push a reminder to the consoles that see the callback (its agent's, or
-    every agent's while nobody holds it); False when it is no longer pending."""
+    every agent's while nobody holds it); False when it is no longer pending, not due yet, or
+    already reminded for this due time (a task run twice, or one left from an earlier time)."""
     callback = Callback.objects.select_related("contact").filter(pk=callback_id, status=Callback.Status.PENDING).first()
     if callback is None or callback.due_at > timezone.now():
+        return False
+    if callback.reminded_at is not None and callback.reminded_at >= callback.due_at:
         return False
     Callback.objects.filter(pk=callback.pk).update(reminded_at=timezone.now())
     # Still pending once the grace time is over, it is missed (and shows to supervisors).
@@ -308,8 +317,8 @@ def callback_edit(*, callback: Callback, agent: Agent | None, due_at: datetime, 
         raise ServiceError("Reassign to an active agent of the same organization", status=400,
                            code="agent_invalid")
     remind = status == Callback.Status.PENDING and (due_at != before.due_at or before.status != status)
-    if remind and due_at <= timezone.now():
-        raise ServiceError("A callback must be due in the future", status=400, code="callback_in_past")
+    if remind:
+        due_at = _due_in_utc(before.organization_id, due_at)
     held_by = _callback_group(before)
     callback.agent, callback.due_at, callback.note, callback.status = agent, due_at, note, status
     if remind:
@@ -320,9 +329,10 @@ def callback_edit(*, callback: Callback, agent: Agent | None, due_at: datetime, 
     return callback
 
 
-def callback_reassign(*, callback: Callback, agent: Agent, due_at: datetime | None = None) -> Callback:
-    """A supervisor gives a (missed) callback to another agent of the same organization, pending
-    again: at `due_at`, or at its own time if still ahead, else a minute from now."""
+def callback_reassign(*, callback: Callback, agent: Agent | None, due_at: datetime | None = None) -> Callback:
+    """A supervisor (or CRM) gives a (missed) callback to another agent of the same organization,
+    or with None leaves it for any agent, pending again: at `due_at`, or at its own time if
+    still ahead, else a minute from now."""
     if due_at is None:
         due_at = callback.due_at if callback.due_at > timezone.now() else timezone.now() + timedelta(minutes=1)
     return callback_edit(callback=callback, agent=agent, due_at=due_at, note=callback.note,

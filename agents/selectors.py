@@ -273,6 +273,13 @@ def call_disposition_get(*, organization_id: int, call_uuid: str) -> CallDisposi
     return row
 
 
+def callback_get(*, organization_id: int, callback_id) -> Callback:
+    callback = callback_search(organization_id=organization_id, ids=[callback_id]).first()
+    if callback is None:
+        raise ServiceError("Callback not found", status=404, code="callback_not_found")
+    return callback
+
+
 def callback_figures(*, organization_id: int, now: datetime) -> dict[str, int]:
     """For the floor, in one query: pending callbacks already due, and missed ones waiting to be reassigned."""
     return Callback.objects.filter(organization_id=organization_id).aggregate(
@@ -282,10 +289,12 @@ def callback_figures(*, organization_id: int, now: datetime) -> dict[str, int]:
 
 
 def callback_search(*, organization_id: int, agent_id: int | None = None, status: str | None = None,
-                    ids: list | None = None) -> QuerySet[Callback]:
+                    ids: list | None = None, anyone: bool | None = None) -> QuerySet[Callback]:
     rows = Callback.objects.filter(organization_id=organization_id).select_related("contact", "agent")
     if agent_id is not None:
         rows = rows.filter(agent_id=agent_id)
+    if anyone is not None:
+        rows = rows.filter(agent__isnull=anyone)
     if status:
         rows = rows.filter(status=status)
     if ids is not None:

@@ -165,17 +165,27 @@ class LocalDateTimeField(serializers.DateTimeField):
         return value
 
 
-class CallbackWriteSerializer(serializers.Serializer):
+class CallbackHolderSerializer(serializers.Serializer):
+    """Who holds a callback: one agent, or any agent of the organization."""
+
     agent_id = serializers.IntegerField(required=False, min_value=1, max_value=v1.MAX_ID,
                                         help_text="The agent who will call back; leave out with anyone=true")
     anyone = serializers.BooleanField(required=False, default=False,
                                       help_text="Any agent of the organization may take it (instead of agent_id)")
-    number = PhoneNumberField()
-    due_at = LocalDateTimeField(help_text="With an offset, or without one to be read in the organization's time zone")
-    note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
-    contact_id = serializers.IntegerField(required=False, min_value=1, max_value=v1.MAX_ID)
 
     def validate(self, attrs):
         if attrs.get("anyone") == ("agent_id" in attrs):
             raise serializers.ValidationError({"agent_id": ["Give agent_id, or anyone=true for any agent, not both."]})
         return attrs
+
+
+class CallbackWriteSerializer(CallbackHolderSerializer):
+    number = PhoneNumberField()
+    due_at = LocalDateTimeField(help_text="With an offset, or without one to be read in the organization's time zone")
+    note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+    contact_id = serializers.IntegerField(required=False, min_value=1, max_value=v1.MAX_ID)
+
+
+class CallbackReassignSerializer(CallbackHolderSerializer):
+    due_at = LocalDateTimeField(required=False, help_text="The new time; left out: its own time if still ahead, "
+                                                          "else a minute from now")

@@ -160,3 +160,37 @@ async def test_every_console_of_the_organization_hears_of_it_is_reminded_and_see
         for console in consoles.values():
             await console.disconnect()
 
+
+
+@pytest.mark.django_db
+def test_a_crm_reassigns_a_missed_callback_and_lists_those_left_for_anyone(tenant, agent, other_agent):
+    mine = desk.callback_schedule(organization_id=tenant.organization.pk, agent=agent, number="+918000000111",
+                                  due_at=timezone.now() + timedelta(days=1))
+    Callback.objects.filter(pk=mine.pk).update(status="missed", due_at=timezone.now() - timedelta(hours=1))
+    url = f"/api/v1/callbacks/{mine.pk}/reassign"
+
+    left = tenant.api.post(url, {"anyone": True}, format="json")
+    assert left.status_code == 200, left.json()
+    assert (left.json()["agent_id"], left.json()["status"]) == (None, "pending")
+    assert left.json()["due_at"] > timezone.now().isoformat()[:19]  # a minute from now, not the missed time
+    open_ones = tenant.api.get("/api/v1/callbacks?anyone=true").json()["results"]
+    assert [c["id"] for c in open_ones] == [mine.pk]
+    assert tenant.api.get("/api/v1/callbacks?anyone=false").json()["results"] == []
+
+    back = tenant.api.post(url, {"agent_id": agent.pk, "due_at": "2099-01-01T09:00:00"}, format="json")
+    assert (back.json()["agent_id"], back.json()["due_local"]) == (agent.pk, "2099-01-01 09:00")
+    outsider = tenant.api.post(url, {"agent_id": other_agent.pk}, format="json")
+    assert (outsider.status_code, outsider.json()["error"]["code"]) == (404, "agent_not_found")
+    past = tenant.api.post(url, {"anyone": True, "due_at": "2001-01-01T09:00:00Z"}, format="json")
+    assert (past.status_code, past.json()["error"]["code"]) == (400, "callback_in_past")
+    assert tenant.api.post("/api/v1/callbacks/999999/reassign", {"anyone": True}, format="json").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_reminder_is_sent_once_per_due_time(agent, tenant):
+    callback = desk.callback_schedule(organization_id=tenant.organization.pk, agent=agent, number="+918000000111",
+                                      due_at=timezone.now() + timedelta(days=1))
+    Callback.objects.filter(pk=callback.pk).update(due_at=timezone.now() - timedelta(seconds=1))
+
+    assert desk.callback_reminder_send(callback_id=callback.pk) is True
+    assert desk.callback_reminder_send(callback_id=callback.pk) is False  # the same task again, or a stale one
