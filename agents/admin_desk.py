@@ -4,7 +4,6 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
-from import_export.admin import ImportExportMixin
 
 from agents import desk
 from agents.contact_import import ContactResource
@@ -22,7 +21,7 @@ from agents.models import (
 )
 from calls.phone import InvalidPhoneNumber, to_e164
 from tenants.errors import ServiceError
-from tenants.scoping import OrganizationScopedAdmin, organization_of
+from tenants.scoping import OrganizationImportExport, OrganizationScopedAdmin, organization_of
 
 
 @admin.register(DeskSettings)
@@ -70,7 +69,7 @@ class ContactForm(forms.ModelForm):
 
 
 @admin.register(Contact)
-class ContactAdmin(ImportExportMixin, OrganizationScopedAdmin):
+class ContactAdmin(OrganizationImportExport, OrganizationScopedAdmin):
     """Contacts one at a time (their numbers in one field) or in bulk from CSV; both save
     through the desk's contact service, so a number belongs to one contact of the organization."""
 
@@ -97,20 +96,6 @@ class ContactAdmin(ImportExportMixin, OrganizationScopedAdmin):
         # The admin goes on with `obj` (log entry, redirect): make it the saved row.
         obj.pk, obj.organization = saved.pk, organization
 
-    def _organization(self, request):
-        return organization_of(request.user)
-
-    def get_import_resource_kwargs(self, request, **kwargs):
-        return {**super().get_import_resource_kwargs(request, **kwargs), "organization": self._organization(request)}
-
-    def get_export_resource_kwargs(self, request, **kwargs):
-        return {**super().get_export_resource_kwargs(request, **kwargs), "organization": self._organization(request)}
-
-    def has_import_permission(self, request):
-        return self.has_add_permission(request) and self._organization(request) is not None
-
-    def has_export_permission(self, request):
-        return self.has_view_permission(request)
 
 
 @admin.register(Callback)

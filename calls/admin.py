@@ -9,6 +9,7 @@ from django.utils.html import format_html
 
 from calls import recordings, services, urlguard
 from calls.causes import call_hangup_reason
+from calls.do_not_call_import import DoNotCallResource
 from calls.models import (
     Call,
     CallEvent,
@@ -24,7 +25,7 @@ from calls.phone import InvalidPhoneNumber, to_e164
 from calls.representations import iso
 from tenants.display import clock, local_time
 from tenants.errors import ServiceError
-from tenants.scoping import OrganizationScopedAdmin, ScopedInline, organization_of
+from tenants.scoping import OrganizationImportExport, OrganizationScopedAdmin, ScopedInline, organization_of
 
 WEBHOOK_URL_FIELDS = ("answer_url", "hangup_url", "fallback_answer_url")
 
@@ -420,11 +421,13 @@ class DoNotCallNumberForm(E164NumberForm):
 
 
 @admin.register(DoNotCallNumber)
-class DoNotCallNumberAdmin(OrganizationScopedAdmin):
-    """The organization's do-not-call list: added here, by an agent's disposition or through
-    /api/v1; taken off here. Entries are not edited: take one off and add it again."""
+class DoNotCallNumberAdmin(OrganizationImportExport, OrganizationScopedAdmin):
+    """The organization's do-not-call list: added here (one number, or a file of them), by an
+    agent's disposition or through /api/v1; taken off here. Entries are not edited: take one
+    off and add it again."""
 
     form = DoNotCallNumberForm
+    resource_classes = [DoNotCallResource]
     list_display = ["number", "reason", "source", "call", "created_at", "organization"]
     list_filter = ["source", "organization"]
     list_select_related = ["call"]

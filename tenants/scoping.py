@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from import_export.admin import ImportExportMixin
 
 from tenants.errors import ServiceError
 from tenants.models import Membership, Organization, Role
@@ -191,3 +192,24 @@ class ScopedInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class OrganizationImportExport(ImportExportMixin):
+    """django-import-export on a scoped admin: a file is read into, and written from, the
+    signed-in supervisor's organization (the resource takes it as `organization`); importing
+    needs the page's add permission, exporting its view permission."""
+
+    def _organization(self, request):
+        return organization_of(request.user)
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        return {**super().get_import_resource_kwargs(request, **kwargs), "organization": self._organization(request)}
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {**super().get_export_resource_kwargs(request, **kwargs), "organization": self._organization(request)}
+
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self._organization(request) is not None
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)

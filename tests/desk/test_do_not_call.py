@@ -135,3 +135,35 @@ def test_a_crm_keeps_the_list_through_the_api(tenant, other_tenant):
 def test_the_outcomes_say_which_put_a_number_on_the_list(tenant, do_not_call, outcomes):
     listed = {row["code"]: row["adds_to_do_not_call"] for row in tenant.api.get("/api/v1/dispositions").json()}
     assert listed == {"do_not_call": True, "sale": False, "not_interested": False}
+
+
+def test_a_supervisor_imports_a_file_of_numbers_and_a_bad_row_imports_nothing(tenant, other_tenant, supervisor):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from calls.do_not_call_import import DoNotCallResource
+
+    call_services.do_not_call_add(organization_id=tenant.organization.pk, number=NUMBER, reason="First entry")
+    client = Client()
+    client.force_login(supervisor)
+    url = "/admin/calls/donotcallnumber/import/"
+
+    def upload(text):
+        return client.post(url, {"import_file": SimpleUploadedFile("dnc.csv", text.encode(), "text/csv"),
+                                 "format": "0"})
+
+    bad = upload("number,reason\n+91 80000 00222,Complaint\n12,\n")
+    assert "Some rows failed to validate" in bad.content.decode()
+    assert not DoNotCallNumber.objects.filter(number="+918000000222").exists()
+
+    preview = upload(f"number,reason\n+91 80000 00222,Complaint\n{NUMBER},Again\n")
+    assert preview.status_code == 200 and "Confirm import" in preview.content.decode()
+    confirmed = client.post("/admin/calls/donotcallnumber/process_import/", preview.context["confirm_form"].initial)
+    assert confirmed.status_code == 302
+    listed = dict(DoNotCallNumber.objects.filter(organization=tenant.organization).values_list("number", "reason"))
+    assert listed == {"+918000000222": "Complaint", NUMBER: "First entry"}  # a listed number keeps its entry
+    assert sfvopi_call(tenant, to="+918000000222").json()["message"] == (
+        "+918000000222 is on the organization's do-not-call list")
+    assert client.get("/admin/calls/donotcallnumber/export/").status_code == 200
+    exported = DoNotCallResource(organization=tenant.organization).export().csv
+    assert exported.splitlines() == ["number,reason", "+918000000111,First entry", "+918000000222,Complaint"]
+    assert DoNotCallResource(organization=other_tenant.organization).export().csv.splitlines() == ["number,reason"]
