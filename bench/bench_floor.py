@@ -94,14 +94,14 @@ def add_calls(organization, app, agents, *, first_id, count, newest, span_second
             from_number, to_number, status, answer_url, answer_method, ring_url, ring_method, hangup_url,
             hangup_method, fallback_answer_url, fallback_answer_method, call_time_limit, ring_timeout, created_at,
             started_at, answered_at, ended_at, duration, hangup_cause, carrier, carrier_call_id, carrier_error,
-            carrier_reports_progress, carrier_attempts, carrier_response)
+            carrier_reports_progress, carrier_attempts, carrier_response, record)
         SELECT 'bench_' || g, 'bench-' || g, %(org)s, %(app)s, %(agent)s + (g %% %(agents)s), 'click_to_call',
             'OUTBOUND', '+918000000001', '+9190' || lpad((g %% 100000000)::text, 8, '0'),
             CASE WHEN g %% 3 = 0 THEN 'no_answer' ELSE 'completed' END, '', 'POST', '', 'POST', '', 'POST', '',
             'POST', 14400, 60, t, t, CASE WHEN g %% 3 = 0 THEN NULL ELSE t + interval '5 seconds' END,
             t + interval '5 seconds' + (CASE WHEN g %% 3 = 0 THEN 0 ELSE 30 + g %% 300 END) * interval '1 second',
             CASE WHEN g %% 3 = 0 THEN 0 ELSE 30 + g %% 300 END, CASE WHEN g %% 3 = 0 THEN '19' ELSE '16' END,
-            'sandbox', '', '', true, 1, ''
+            'sandbox', '', '', true, 1, '', false
         FROM generate_series(%(first)s, %(last)s) AS g,
              LATERAL (SELECT %(newest)s::timestamptz - (%(last)s - g) * (%(span)s::float / %(count)s)
                       * interval '1 second' AS t) AS moment
@@ -115,9 +115,10 @@ def add_states(organization, agents, reason, *, per_agent, newest, span_seconds)
     """`per_agent` back-to-back intervals per agent ending at `newest`, cycling through the states."""
     with_sql(
         """
-        INSERT INTO agents_agentstate (organization_id, agent_id, state, pause_reason_id, started_at, ended_at)
+        INSERT INTO agents_agentstate (organization_id, agent_id, state, pause_reason_id, started_at, ended_at,
+            wrap_up_extended)
         SELECT %(org)s, a.id, s.state, CASE WHEN s.state = 'paused' THEN %(reason)s END,
-               %(newest)s::timestamptz - (%(n)s - g + 1) * step, %(newest)s::timestamptz - (%(n)s - g) * step
+               %(newest)s::timestamptz - (%(n)s - g + 1) * step, %(newest)s::timestamptz - (%(n)s - g) * step, false
         FROM agents_agent a, generate_series(1, %(n)s) AS g,
              LATERAL (SELECT (ARRAY['available', 'on_call', 'wrap_up', 'available', 'paused'])[1 + g %% 5] AS state)
                  AS s,
@@ -130,8 +131,8 @@ def add_states(organization, agents, reason, *, per_agent, newest, span_seconds)
 
 def open_states(organization, agents, newest):
     with_sql(
-        "INSERT INTO agents_agentstate (organization_id, agent_id, state, started_at) "
-        "SELECT %s, id, 'available', %s FROM agents_agent WHERE organization_id = %s",
+        "INSERT INTO agents_agentstate (organization_id, agent_id, state, started_at, wrap_up_extended) "
+        "SELECT %s, id, 'available', %s, false FROM agents_agent WHERE organization_id = %s",
         [organization.pk, newest, organization.pk],
     )
 
