@@ -175,7 +175,7 @@ class CallbackHolderSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs.get("anyone") == ("agent_id" in attrs):
-            raise serializers.ValidationError({"agent_id": ["Give agent_id, or anyone=true for any agent, not both."]})
+            raise serializers.ValidationError({"agent_id": ["Give exactly one of agent_id and anyone=true."]})
         return attrs
 
 
