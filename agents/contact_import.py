@@ -10,12 +10,13 @@ line and message, and the whole file is rolled back.
 import re
 
 from django.core.exceptions import ValidationError
-from import_export import fields, resources
+from import_export import fields
 
 from agents import desk
 from agents.models import Contact, ContactNumber
 from calls.phone import InvalidPhoneNumber, to_e164
 from tenants.errors import ServiceError
+from tenants.scoping import OrganizationResource
 
 SPLIT = re.compile(r"[;,|]")
 
@@ -24,7 +25,7 @@ def _split(value) -> list[str]:
     return [part.strip() for part in SPLIT.split(str(value or "")) if part.strip()]
 
 
-class ContactResource(resources.ModelResource):
+class ContactResource(OrganizationResource):
     numbers = fields.Field(column_name="numbers")
     tags = fields.Field(column_name="tags")
 
@@ -36,13 +37,8 @@ class ContactResource(resources.ModelResource):
         use_transactions = True
         skip_unchanged = False
 
-    def __init__(self, organization=None, **kwargs):
-        super().__init__(**kwargs)
-        self.organization = organization
-
     def get_queryset(self):
-        contacts = Contact.objects.prefetch_related("numbers")
-        return contacts.filter(organization=self.organization) if self.organization else contacts
+        return self.scoped(Contact.objects.prefetch_related("numbers"))
 
     def dehydrate_numbers(self, contact):
         return "; ".join(row.number for row in contact.numbers.all())
@@ -60,8 +56,7 @@ class ContactResource(resources.ModelResource):
             raise ValidationError({"numbers": str(exc)}) from None
 
     def get_instance(self, instance_loader, row):
-        if self.organization is None:
-            raise ValidationError("Choose the organization to import into.")
+        self.require_organization()
         external_id = str(row.get("external_id") or "").strip()
         if external_id:
             found = Contact.objects.filter(organization=self.organization, external_id=external_id).first()
@@ -71,18 +66,10 @@ class ContactResource(resources.ModelResource):
         match = ContactNumber.objects.filter(organization=self.organization, number__in=numbers).first()
         return match.contact if match else None
 
-    def init_instance(self, row=None):
-        return Contact(organization=self.organization)
-
     def import_field(self, field, instance, row, is_m2m=False, **kwargs):
         if field.column_name in ("numbers", "tags"):
             return
         super().import_field(field, instance, row, is_m2m, **kwargs)
-
-    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
-        # The service checks what the model's clean would, and more; nothing to add here.
-        if import_validation_errors:
-            raise ValidationError(import_validation_errors)
 
     def save_instance(self, instance, is_create, row, **kwargs):
         try:

@@ -8,15 +8,15 @@ reported with its line and message, and the whole file is rolled back.
 """
 
 from django.core.exceptions import ValidationError
-from import_export import resources
 
 from calls import services
 from calls.models import DoNotCallNumber
 from calls.phone import InvalidPhoneNumber, to_e164
 from tenants.errors import ServiceError
+from tenants.scoping import OrganizationResource
 
 
-class DoNotCallResource(resources.ModelResource):
+class DoNotCallResource(OrganizationResource):
     class Meta:
         model = DoNotCallNumber
         fields = ("number", "reason")
@@ -25,30 +25,16 @@ class DoNotCallResource(resources.ModelResource):
         use_transactions = True
         skip_unchanged = False
 
-    def __init__(self, organization=None, **kwargs):
-        super().__init__(**kwargs)
-        self.organization = organization
-
     def get_queryset(self):
-        rows = DoNotCallNumber.objects.order_by("number")
-        return rows.filter(organization=self.organization) if self.organization else rows
+        return self.scoped(DoNotCallNumber.objects.order_by("number"))
 
     def get_instance(self, instance_loader, row):
-        if self.organization is None:
-            raise ValidationError("Choose the organization to import into.")
+        self.require_organization()
         try:
             number = to_e164(str(row.get("number") or ""))
         except InvalidPhoneNumber as exc:
             raise ValidationError({"number": str(exc)}) from None
         return DoNotCallNumber.objects.filter(organization=self.organization, number=number).first()
-
-    def init_instance(self, row=None):
-        return DoNotCallNumber(organization=self.organization)
-
-    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
-        # The service checks the number and the reason; nothing to add here.
-        if import_validation_errors:
-            raise ValidationError(import_validation_errors)
 
     def save_instance(self, instance, is_create, row, **kwargs):
         try:

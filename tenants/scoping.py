@@ -10,7 +10,9 @@ A read-only viewer gets the same pages with "view" only.
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from import_export import resources
 from import_export.admin import ImportExportMixin
 
 from tenants.errors import ServiceError
@@ -213,3 +215,28 @@ class OrganizationImportExport(ImportExportMixin):
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
+
+
+class OrganizationResource(resources.ModelResource):
+    """A django-import-export resource scoped to one organization: rows are read into it and
+    written from it, and each row is saved by the app's service (`save_instance`), which
+    checks it; a row the service refuses is reported and the whole file rolled back."""
+
+    def __init__(self, organization: Organization | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.organization = organization
+
+    def scoped(self, rows):
+        return rows.filter(organization=self.organization) if self.organization else rows
+
+    def require_organization(self) -> None:
+        if self.organization is None:
+            raise ValidationError("Choose the organization to import into.")
+
+    def init_instance(self, row=None):
+        return self._meta.model(organization=self.organization)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        # The service checks what the model's clean would, and more; nothing to add here.
+        if import_validation_errors:
+            raise ValidationError(import_validation_errors)
