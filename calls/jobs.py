@@ -13,7 +13,9 @@ never wait behind other work:
     HOUSEKEEPING  retention's purge of old rows, when nothing else waits
 
 A task that fails on a transient database error (connection lost, deadlock, serialization
-failure) is queued again with backoff. Worker threads beat a heartbeat; a task left RUNNING
+failure) is queued again with backoff; queuing the retry is itself tried on a fresh
+connection a few times, since the failure that ended the task (every backend terminated,
+say) may still be under way. Worker threads beat a heartbeat; a task left RUNNING
 by a worker that went silent is made ready again (`stale_tasks_recover`, called by the
 sweeper), within seconds of the worker's death.
 Every task is safe to run twice: each claims its row (call, delivery) before acting.
@@ -29,6 +31,7 @@ Workers cannot see the row before the commit either way.
 import functools
 import logging
 import random
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -57,6 +60,9 @@ HOUSEKEEPING = 0
 # Transient failures worth trying again: the database went away, or a lock conflict.
 TRANSIENT = (OperationalError, InterfaceError)
 MAX_RETRIES = 8
+# Tries at queuing a retry, and the pause before the next one (grows by this much each time).
+REQUEUE_TRIES = 4
+REQUEUE_PAUSE_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 30
 # Workers say they are alive this often; one silent for WORKER_SILENCE has died, and the
 # tasks it was running are run again at once.
@@ -101,9 +107,8 @@ def job(*, priority: int) -> Callable[[Callable[..., Any]], Task]:
                 except TRANSIENT as exc:
                     if retry >= MAX_RETRIES:
                         raise
-                    close_old_connections()
                     logger.warning("%s%r failed (%s); retry %s", function.__name__, args, exc, retry + 1)
-                    the_task.using(run_after=timezone.now() + _backoff(retry)).enqueue(*args, retry=retry + 1)
+                    _requeue(the_task, args, retry + 1)
                     return None
 
         plain = task(priority=priority)(run)
@@ -114,6 +119,20 @@ def job(*, priority: int) -> Callable[[Callable[..., Any]], Task]:
         return the_task
 
     return decorate
+
+
+def _requeue(the_task: Task, args: tuple, retry: int) -> None:
+    """Queue `the_task` again; a failure to queue it is tried again on a fresh connection
+    (a task that could not be queued again would end FAILED, its work lost)."""
+    for attempt in range(1, REQUEUE_TRIES + 1):
+        try:
+            close_old_connections()  # drops the connection that failed
+            the_task.using(run_after=timezone.now() + _backoff(retry - 1)).enqueue(*args, retry=retry)
+            return
+        except TRANSIENT:
+            if attempt == REQUEUE_TRIES:
+                raise
+            time.sleep(REQUEUE_PAUSE_SECONDS * attempt)
 
 
 def queued_ids(the_task: Task, ids: list[int]) -> set[int]:

@@ -107,6 +107,40 @@ def test_a_task_that_loses_its_database_connection_is_retried(tenant, webhook_se
     assert call.status == "completed" and call.carrier_attempts == 1
 
 
+def test_a_retry_is_still_queued_when_the_database_fails_again_while_queuing_it(
+    tenant, webhook_server, run_tasks, monkeypatch
+):
+    """Every backend terminated at once: the task fails, and so may the first try at queuing
+    its retry. Lost, the sandbox's step would leave the call ringing into no_answer."""
+    call = place(tenant, webhook_server, "+918000000001")
+    real_place, real_enqueue, failures = placement.place, jobs.RequestTask.enqueue, []
+
+    def place_once_broken(call_id):
+        if not failures:
+            failures.append("task")
+            raise OperationalError("terminating connection due to administrator command")
+        real_place(call_id)
+
+    def enqueue_once_broken(self, *args, **kwargs):
+        if failures == ["task"]:
+            failures.append("requeue")
+            raise OperationalError("terminating connection due to administrator command")
+        return real_enqueue(self, *args, **kwargs)
+
+    monkeypatch.setattr(placement, "place", place_once_broken)
+    monkeypatch.setattr(jobs.RequestTask, "enqueue", enqueue_once_broken)
+    monkeypatch.setattr(jobs, "REQUEUE_PAUSE_SECONDS", 0)
+    DBTaskResult.objects.all().delete()
+    placement.place_call.call(call.pk)
+
+    assert failures == ["task", "requeue"]
+    [retry] = tasks_named("place_call")
+    assert retry.args_kwargs == {"args": [call.pk], "kwargs": {"retry": 1}}
+    run_tasks(wait=3)
+    call.refresh_from_db()
+    assert call.status == "completed" and call.carrier_attempts == 1
+
+
 def test_a_task_whose_worker_went_silent_runs_again(tenant, webhook_server, run_tasks):
     call = place(tenant, webhook_server, "+918000000001")
     [task] = tasks_named("place_call")
