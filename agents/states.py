@@ -246,8 +246,11 @@ def wrap_up_expire(*, state_id: int) -> AgentState | None:
     current = selectors.agent_open_state(agent=agent)
     if current is None or current.pk != wrap.pk or _disposition_missing(agent, current):
         return None
-    if current.wrap_up_extended and current.wrap_up_until and current.wrap_up_until > timezone.now():
-        return None  # the first timer of an extended wrap-up: the one queued with the extension ends it
+    if current.wrap_up_until and current.wrap_up_until > timezone.now():
+        # Early: the first timer of an extended wrap-up, or a worker whose clock runs ahead.
+        # Due again at the wrap-up's own time, so no early timer leaves the agent in wrap-up.
+        wrap_up_end.using(run_after=current.wrap_up_until).enqueue(current.pk)
+        return None
     return _move(agent, AgentStatus.AVAILABLE)
 
 

@@ -88,6 +88,7 @@ def test_wrap_up_time_running_out_makes_the_agent_available(tenant, agent):
     desk(tenant, wrap_up_seconds=30)
     _end(services.agent_click_to_call(agent=agent, customer_number="+918000000111"))
     wrap = AgentState.objects.get(agent=agent, ended_at__isnull=True)
+    AgentState.objects.filter(pk=wrap.pk).update(wrap_up_until=timezone.now())  # its 30 s have passed
 
     states.wrap_up_expire(state_id=wrap.pk)
 
@@ -104,6 +105,7 @@ def test_the_wrap_up_timer_is_queued_with_the_call_ending(tenant, agent):
     [timer] = DBTaskResult.objects.filter(task_path__endswith=".wrap_up_end", status="READY")
     assert timer.args_kwargs["args"] == [wrap.pk]
     assert timer.run_after == wrap.started_at + timedelta(seconds=30)
+    AgentState.objects.filter(pk=wrap.pk).update(wrap_up_until=timezone.now())  # its 30 s have passed
     timer.task.call(*timer.args_kwargs["args"])
     assert agent_state(agent=agent) == "available"
 
@@ -175,6 +177,24 @@ def test_wrap_up_may_be_extended_once_while_its_time_runs(tenant, agent):
     assert [t.run_after for t in timers] == [first_end, first_end + timedelta(seconds=30)]
     states.wrap_up_expire(state_id=wrap.pk)
     assert agent_state(agent=agent) == "wrap_up"
+    AgentState.objects.filter(pk=wrap.pk).update(wrap_up_until=timezone.now())
+    states.wrap_up_expire(state_id=wrap.pk)
+    assert agent_state(agent=agent) == "available"
+
+
+def test_a_wrap_up_timer_that_runs_early_comes_back_at_the_wrap_ups_time(tenant, agent):
+    """A worker whose clock runs ahead of the one that queued the timer must not leave the
+    agent in wrap-up for good."""
+    desk(tenant, wrap_up_seconds=30)
+    _end(services.agent_click_to_call(agent=agent, customer_number="+918000000111"))
+    wrap = AgentState.objects.get(agent=agent, ended_at__isnull=True)
+    DBTaskResult.objects.filter(task_path__endswith=".wrap_up_end").delete()
+
+    states.wrap_up_expire(state_id=wrap.pk)
+
+    assert agent_state(agent=agent) == "wrap_up"
+    [again] = DBTaskResult.objects.filter(task_path__endswith=".wrap_up_end", status="READY")
+    assert again.run_after == wrap.wrap_up_until
     AgentState.objects.filter(pk=wrap.pk).update(wrap_up_until=timezone.now())
     states.wrap_up_expire(state_id=wrap.pk)
     assert agent_state(agent=agent) == "available"
